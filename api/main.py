@@ -1,0 +1,58 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from api.errors import install_error_handlers
+from api.routers import facilities, geography, layers, meta, nearest
+from api.settings import Settings
+from layers.registry import Registry
+from layers.store import open_store
+
+logger = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None, registry: Registry | None = None) -> FastAPI:
+    """Build the application.
+
+    Parameters
+    ----------
+    settings
+        Configuration; read from the environment when omitted.
+    registry
+        An existing registry service (tests); otherwise one is opened from
+        ``settings.database_url`` and seeded from the shipped data.
+    """
+    settings = settings or Settings()
+    if registry is None:
+        settings.state_dir.mkdir(parents=True, exist_ok=True)
+        registry = Registry(open_store(settings.resolved_database_url()), settings.data_dir)
+        if settings.seed_on_start:
+            registry.seed_from_shipped()
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        registry.store.close()
+
+    app = FastAPI(
+        title="servicemap",
+        summary="Shanghai trade-union worker facilities: nearest facility, coverage, planning.",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url="/docs",
+    )
+    app.state.settings = settings
+    app.state.registry = registry
+    install_error_handlers(app)
+    for module in (meta, layers, facilities, geography, nearest):
+        app.include_router(module.router)
+    if settings.static_dir.is_dir():
+        app.mount("/", StaticFiles(directory=settings.static_dir, html=True), name="static")
+    return app

@@ -1,0 +1,23 @@
+"""Single facilities."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from api.deps import RegistryDep
+from api.schemas import ErrorOut, FacilityOut, facility_json
+
+router = APIRouter(prefix="/api/v1", tags=["facilities"])
+
+
+@router.get(
+    "/facilities/{facility_id}",
+    response_model=FacilityOut,
+    responses={404: {"model": ErrorOut}},
+    summary="One facility",
+)
+def get_facility(facility_id: str, registry: RegistryDep) -> JSONResponse:
+    """The facility with this id (e.g. `training_site:01`), with every recorded field and its
+    opening hours as text in Chinese and English."""
+    return JSONResponse(facility_json(registry.get(facility_id)))

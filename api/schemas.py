@@ -1,0 +1,101 @@
+"""Response schemas of the public API (documentation for OpenAPI; pydantic at the edge)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from layers.schema import Facility
+
+
+class ErrorOut(BaseModel):
+    """Every 4xx/5xx answer."""
+
+    error: str = Field(examples=["invalid_request"])
+    message: str = Field(examples=["lon: Input should be a valid number (got 'abc')"])
+
+
+class ServiceOut(BaseModel):
+    id: str
+    zh: str
+    en: str
+
+
+class LayerOut(BaseModel):
+    """A layer of the catalogue with its record count."""
+
+    id: str
+    name_zh: str
+    name_en: str
+    description_zh: str
+    description_en: str
+    kind: Literal["registry", "context"]
+    count: int
+    demo: bool = Field(description="True when every record of the layer is demonstration data")
+    icon: str
+    color: str
+    services: list[ServiceOut]
+
+
+class LayersOut(BaseModel):
+    layers: list[LayerOut]
+
+
+class FacilityOut(Facility):
+    """A facility with its opening hours also as text."""
+
+    hours_text_zh: str | None = None
+    hours_text_en: str | None = None
+
+
+class QueryEcho(BaseModel):
+    lon: float = Field(description="WGS84 longitude actually used")
+    lat: float = Field(description="WGS84 latitude actually used")
+    crs: Literal["wgs84"] = "wgs84"
+    input_crs: str
+    input_lon: float
+    input_lat: float
+    layer: str
+    k: int
+    profile: str | None = None
+
+
+class NearestResultOut(BaseModel):
+    facility: FacilityOut
+    distance_m: float | None = Field(description="Distance in metres; null when unreachable")
+    method: Literal["straight_line", "network", "estimated", "unreachable"]
+    duration_s: float | None = None
+    snap_distance_m: float | None = None
+    route: dict[str, Any] | None = Field(default=None, description="GeoJSON LineString")
+
+
+class NearestOut(BaseModel):
+    query: QueryEcho
+    results: list[NearestResultOut]
+
+
+class FeatureCollectionOut(BaseModel):
+    """An RFC 7946 FeatureCollection."""
+
+    type: Literal["FeatureCollection"] = "FeatureCollection"
+    features: list[dict[str, Any]]
+    numberMatched: int | None = None  # noqa: N815 (OGC API field name)
+    numberReturned: int | None = None  # noqa: N815
+
+
+def facility_json(facility: Facility) -> dict[str, Any]:
+    """The public JSON of a facility (what :class:`FacilityOut` documents)."""
+    data = facility.model_dump(mode="json")
+    hours = facility.hours
+    data["hours_text_zh"] = hours.to_text("zh") if hours else None
+    data["hours_text_en"] = hours.to_text("en") if hours else None
+    return data
+
+
+def facility_feature(facility: Facility) -> dict[str, Any]:
+    """A facility as a GeoJSON Feature (null geometry when its position is unknown)."""
+    properties = facility_json(facility)
+    lon, lat = properties.pop("lon"), properties.pop("lat")
+    geometry = {"type": "Point", "coordinates": [lon, lat]} if lon is not None else None
+    return {"type": "Feature", "id": facility.id, "geometry": geometry, "properties": properties}

@@ -1,0 +1,41 @@
+"""Service configuration from ``SERVICEMAP_*`` environment variables (pydantic-settings)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+class Settings(BaseSettings):
+    """Settings of one running service.
+
+    Attributes
+    ----------
+    data_dir
+        Shipped data (``data/`` of the repository by default).
+    state_dir
+        Where the embedded SQLite registry lives (``var/`` of the repository by default).
+    database_url
+        ``sqlite:///PATH`` or ``postgresql://...``; default: SQLite in ``state_dir``.
+    static_dir
+        The web map's files.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="SERVICEMAP_", env_file=None)
+
+    data_dir: Path = REPO_ROOT / "data"
+    state_dir: Path = REPO_ROOT / "var"
+    database_url: str | None = None
+    static_dir: Path = REPO_ROOT / "static"
+    seed_on_start: bool = True
+    max_snap_m: float = Field(default=500.0, gt=0)
+
+    def resolved_database_url(self) -> str:
+        """The database URL, defaulting to the embedded SQLite file."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.state_dir / 'servicemap.db'}"

@@ -1,0 +1,237 @@
+"""The registry service: facility records, their spatial indexes and seeding from shipped data.
+
+Routers and CLIs talk to :class:`Registry`; it talks to a :class:`FacilityStore` and to the
+pure engine in ``geo``. Spatial indexes are built lazily per layer and rebuilt when the
+store reports a new layer version, so an edit is visible to the next query.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+from shapely import prepared
+from shapely.geometry import Point, shape
+
+from geo.nearest import PointIndex
+from layers import shipped
+from layers.catalog import LAYERS, LayerInfo, LayerKind, get_layer
+from layers.errors import FacilityNotFoundError, ReadOnlyLayerError
+from layers.schema import Facility, FacilityStatus
+from layers.store import FacilityPage, FacilityQuery, FacilityStore
+
+logger = logging.getLogger(__name__)
+
+DATA_VERSION_KEY = "data_version"
+
+
+@dataclass(frozen=True)
+class LayerSummary:
+    """A layer with its current record count and whether its records are demonstration data."""
+
+    info: LayerInfo
+    count: int
+    demo: bool
+
+
+@dataclass(frozen=True)
+class NearestHit:
+    """One straight-line nearest result."""
+
+    facility: Facility
+    distance_m: float
+
+
+@dataclass
+class _LayerIndex:
+    version: int
+    facilities: list[Facility]
+    index: PointIndex
+
+
+class Registry:
+    """Facility registries backed by a store, with cached per-layer spatial indexes.
+
+    Parameters
+    ----------
+    store
+        The storage backend.
+    data_dir
+        The shipped data directory (``data/``) used for seeding and map layers.
+    """
+
+    def __init__(self, store: FacilityStore, data_dir: Path) -> None:
+        self.store = store
+        self.data_dir = Path(data_dir)
+        self._indexes: dict[str, _LayerIndex] = {}
+        self._lock = threading.Lock()
+        self._service_area = None
+        self._demo_layers: dict[str, bool] = {}
+
+    # --- seeding -------------------------------------------------------------------------
+    def seed_from_shipped(self, force: bool = False) -> dict[str, int]:
+        """Load shipped layers into the store when the shipped data changed.
+
+        Context layers (OSM reference data) are replaced whenever the shipped data version
+        differs from the one recorded in the store. Registry layers are seeded only when the
+        store holds no record of that layer, so edits and imports are never overwritten.
+
+        Returns
+        -------
+        dict
+            Records written per layer (empty when the store was up to date).
+        """
+        version = shipped.data_version(self.data_dir)
+        if not force and self.store.get_meta(DATA_VERSION_KEY) == version:
+            return {}
+        counts = self.store.counts()
+        written: dict[str, int] = {}
+        for layer in shipped.shipped_layers(self.data_dir):
+            info = LAYERS.get(layer)
+            if info is None:
+                logger.warning("shipped layer %s is not in the catalogue; skipped", layer)
+                continue
+            if info.kind is LayerKind.REGISTRY and counts.get(layer, 0) and not force:
+                continue
+            written[layer] = self.store.replace_layer(
+                layer, shipped.iter_facilities(self.data_dir, layer)
+            )
+        self.store.set_meta(DATA_VERSION_KEY, version)
+        logger.info("seeded store from shipped data %s: %s", version, written)
+        return written
+
+    # --- reading -------------------------------------------------------------------------
+    def layer_summaries(self) -> list[LayerSummary]:
+        """Every catalogue layer with its count and demo flag, registries first."""
+        counts = self.store.counts()
+        return [
+            LayerSummary(info, counts.get(layer_id, 0), self._layer_is_demo(layer_id))
+            for layer_id, info in LAYERS.items()
+        ]
+
+    def _layer_is_demo(self, layer_id: str) -> bool:
+        cached = self._layer_index(layer_id)
+        return bool(cached.facilities) and all(f.demo for f in cached.facilities)
+
+    def features(self, query: FacilityQuery) -> FacilityPage:
+        """A page of facilities matching ``query`` (the layer must exist)."""
+        if query.layer is not None:
+            get_layer(query.layer)
+        return self.store.query(query)
+
+    def get(self, facility_id: str) -> Facility:
+        """The facility with this id.
+
+        Raises
+        ------
+        FacilityNotFoundError
+            When there is none.
+        """
+        found = self.store.get(facility_id)
+        if found is None:
+            raise FacilityNotFoundError(facility_id)
+        return found
+
+    def located(self, layer: str) -> list[Facility]:
+        """The located facilities of a layer, in index order (cached)."""
+        return self._layer_index(layer).facilities
+
+    def nearest(
+        self,
+        lon: float,
+        lat: float,
+        layer: str,
+        k: int = 5,
+        service: str | None = None,
+        open_at: datetime | None = None,
+        statuses: Iterable[FacilityStatus] | None = None,
+    ) -> list[NearestHit]:
+        """The ``k`` nearest located facilities of ``layer`` by great-circle distance.
+
+        Parameters
+        ----------
+        lon, lat
+            Query point, WGS84 degrees.
+        layer
+            Layer id.
+        k
+            Number of results.
+        service
+            Only facilities offering this service.
+        open_at
+            Only facilities whose opening hours say they are open then (unknown hours
+            never match).
+        statuses
+            Accepted statuses; default: those that serve workers (new, active, upgraded,
+            yellow card).
+        """
+        get_layer(layer)
+        cached = self._layer_index(layer)
+        accepted = (
+            frozenset(statuses)
+            if statuses is not None
+            else frozenset(
+                {FacilityStatus.NEW, FacilityStatus.ACTIVE, FacilityStatus.UPGRADED,
+                 FacilityStatus.YELLOW_CARD}
+            )
+        )
+
+        def accept(index: int) -> bool:
+            facility = cached.facilities[index]
+            if facility.status not in accepted:
+                return False
+            if service is not None and service not in facility.services:
+                return False
+            return open_at is None or (facility.hours is not None and facility.hours.is_open(open_at))
+
+        distance, index = cached.index.query_filtered(lon, lat, k, accept)
+        return [
+            NearestHit(cached.facilities[int(i)], float(d))
+            for d, i in zip(distance, index, strict=True)
+        ]
+
+    def _layer_index(self, layer: str) -> _LayerIndex:
+        version = self.store.layer_version(layer)
+        cached = self._indexes.get(layer)
+        if cached is not None and cached.version == version:
+            return cached
+        with self._lock:
+            cached = self._indexes.get(layer)
+            if cached is not None and cached.version == version:
+                return cached
+            facilities = [f for f in self.store.all_in_layer(layer) if f.located]
+            lon = np.array([f.lon for f in facilities], dtype=float)
+            lat = np.array([f.lat for f in facilities], dtype=float)
+            cached = _LayerIndex(version, facilities, PointIndex(lon, lat))
+            self._indexes[layer] = cached
+            logger.debug("indexed %d facilities of %s (version %s)", len(facilities), layer, version)
+            return cached
+
+    # --- writing -------------------------------------------------------------------------
+    def upsert(self, facilities: Iterable[Facility]) -> int:
+        """Write registry records (all or nothing).
+
+        Raises
+        ------
+        ReadOnlyLayerError
+            When any record belongs to a context layer; nothing is written.
+        """
+        batch = list(facilities)
+        for facility in batch:
+            if LAYERS[facility.layer].kind is not LayerKind.REGISTRY:
+                raise ReadOnlyLayerError(facility.layer)
+        return self.store.upsert_many(batch)
+
+    # --- geography -----------------------------------------------------------------------
+    def in_service_area(self, lon: float, lat: float) -> bool:
+        """Whether a WGS84 point lies in the service area (the municipality, buffered)."""
+        if self._service_area is None:
+            collection = shipped.load_geojson(self.data_dir, "service_area")
+            geometry = shape(collection["features"][0]["geometry"])
+            self._service_area = prepared.prep(geometry)
+        return bool(self._service_area.contains(Point(lon, lat)))
