@@ -79,10 +79,7 @@ def from_wgs84(lon: float, lat: float, crs: CRS | str) -> tuple[float, float]:
     target = parse_crs(crs) if isinstance(crs, str) else crs
     if target is CRS.WGS84:
         return lon, lat
-    if target is CRS.GCJ02:
-        result = prcoords.wgs_gcj((lat, lon))
-    else:
-        result = prcoords.wgs_bd((lat, lon))
+    result = prcoords.wgs_gcj((lat, lon)) if target is CRS.GCJ02 else prcoords.wgs_bd((lat, lon))
     return float(result.lon), float(result.lat)
 
 

@@ -94,6 +94,12 @@ SERVICE_LABELS: dict[str, tuple[str, str]] = {
     "canteen": ("食堂", "canteen"),
     "clinic": ("诊所", "clinic"),
     "doctors": ("医生诊室", "doctors"),
+    # context: workplaces
+    "industrial": ("工业", "industrial"),
+    "commercial": ("商业", "commercial"),
+    "office": ("办公", "office"),
+    "warehouse": ("仓储", "warehouse"),
+    "retail": ("零售", "retail"),
 }
 
 _RELAY_SERVICES = (

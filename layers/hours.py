@@ -8,13 +8,13 @@ the facility, never an empty schedule, so "closed" and "unknown" stay different 
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
-from typing import Literal
+from datetime import datetime, timedelta
+from typing import Final, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-TIMEZONE = "Asia/Shanghai"
+TIMEZONE: Final = "Asia/Shanghai"
 SHANGHAI = ZoneInfo(TIMEZONE)
 WEEKDAYS: tuple[str, ...] = ("Mo", "Tu", "We", "Th", "Fr", "Sa", "Su")
 _WEEKDAY_ZH = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")

@@ -12,7 +12,7 @@ from layers import shipped
 
 router = APIRouter(prefix="/api/v1", tags=["geography"])
 
-BasemapName = Literal["districts", "roads", "metro_lines", "service_area"]
+BasemapName = Literal["districts", "roads", "metro_lines", "service_area", "subdistricts"]
 
 
 @router.get("/districts", summary="The 16 districts (GeoJSON)")

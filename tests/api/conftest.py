@@ -1,0 +1,24 @@
+"""An application on a temporary SQLite registry seeded from the shipped data."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.main import create_app
+from api.settings import Settings
+
+
+@pytest.fixture(scope="session")
+def app_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    state = tmp_path_factory.mktemp("state")
+    return Settings(state_dir=Path(state), database_url=f"sqlite:///{state / 'registry.db'}")
+
+
+@pytest.fixture(scope="session")
+def client(app_settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(app_settings), raise_server_exceptions=False) as test_client:
+        yield test_client
