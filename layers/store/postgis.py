@@ -211,18 +211,23 @@ class PostGISStore(FacilityStore):
             self._slots.release()
 
     @contextmanager
-    def _transaction(self, *, write: bool) -> Iterator[psycopg.Connection]:
+    def _transaction(self, *, write: bool, snapshot: bool = False) -> Iterator[psycopg.Connection]:
         """A transaction that commits on success and rolls back on any exception.
 
-        Reads run as one ``REPEATABLE READ READ ONLY`` snapshot (a page and its total
-        agree). Database errors are translated: constraint and data errors to
+        A ``snapshot`` read runs as one ``REPEATABLE READ READ ONLY`` transaction (a page
+        and its total agree); other reads are single autocommit statements (one round
+        trip). Database errors are translated: constraint and data errors to
         :class:`InvalidFacilityError`, everything else to :class:`StoreError`.
         """
         try:
-            with self._connection(ping=write) as conn, conn.transaction():
-                if not write:
-                    conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-                yield conn
+            with self._connection(ping=write) as conn:
+                if not (write or snapshot):
+                    yield conn
+                    return
+                with conn.transaction():
+                    if not write:
+                        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                    yield conn
         except (pg_errors.IntegrityError, pg_errors.DataError) as exc:
             message = f"the batch was rejected by the database, nothing was written: {exc}"
             raise InvalidFacilityError(message) from exc
@@ -240,10 +245,10 @@ class PostGISStore(FacilityStore):
         except psycopg.Error as exc:
             raise StoreError(f"PostgreSQL error at {self._where}: {exc}") from exc
 
-    def _read(self, work: Callable[[psycopg.Connection], T]) -> T:
-        """Run a read in a transaction, retrying once on a fresh connection if it broke."""
+    def _read(self, work: Callable[[psycopg.Connection], T], *, snapshot: bool = False) -> T:
+        """Run a read, retrying once on a fresh connection if the connection broke."""
         try:
-            with self._transaction(write=False) as conn:
+            with self._transaction(write=False, snapshot=snapshot) as conn:
                 return work(conn)
         except _ConnectError:
             raise
@@ -251,7 +256,7 @@ class PostGISStore(FacilityStore):
             if not isinstance(exc.__cause__, psycopg.OperationalError) or self._closed:
                 raise
             logger.warning("retrying a read on %s after: %s", self._where, exc.__cause__)
-        with self._transaction(write=False) as conn:
+        with self._transaction(write=False, snapshot=snapshot) as conn:
             return work(conn)
 
     # -- schema --------------------------------------------------------------------------
@@ -391,7 +396,7 @@ class PostGISStore(FacilityStore):
             ).fetchall()
             return count, [str(row[0]) for row in rows]
 
-        total, records = self._read(work)
+        total, records = self._read(work, snapshot=True)
         return FacilityPage(items=[facility_from_json(record) for record in records], total=total)
 
     def all_in_layer(self, layer: str) -> list[Facility]:

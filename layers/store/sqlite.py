@@ -183,14 +183,20 @@ class SQLiteStore(FacilityStore):
         yield conn
 
     @contextmanager
-    def _transaction(self, *, write: bool) -> Iterator[sqlite3.Connection]:
+    def _transaction(self, *, write: bool, snapshot: bool = False) -> Iterator[sqlite3.Connection]:
         """A transaction that commits on success and rolls back on any exception.
 
-        Database errors are translated: constraint violations to
-        :class:`InvalidFacilityError`, everything else to :class:`StoreError`.
+        A write takes the write lock at once (``BEGIN IMMEDIATE``); a ``snapshot`` read
+        sees one consistent state across its statements; other reads are single
+        statements in autocommit mode. Database errors are translated: constraint
+        violations to :class:`InvalidFacilityError`, everything else to
+        :class:`StoreError`.
         """
         try:
             with self._write_guard(write), self._connection() as conn:
+                if not (write or snapshot):
+                    yield conn
+                    return
                 conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
                 try:
                     yield conn
@@ -331,7 +337,7 @@ class SQLiteStore(FacilityStore):
         if query.statuses is not None and len(query.statuses) == 0:
             return FacilityPage(items=[], total=0)
         source, where, params = _query_sql(query)
-        with self._transaction(write=False) as conn:
+        with self._transaction(write=False, snapshot=True) as conn:
             count_sql = f"SELECT count(*) FROM {source} WHERE {where}"
             total = int(conn.execute(count_sql, params).fetchone()[0])
             rows = conn.execute(
