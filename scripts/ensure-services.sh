@@ -2,7 +2,7 @@
 # Make sure the system services the test suite needs are installed and running.
 #
 # Idempotent and quick when everything is in place. On a fresh Debian 12 machine it installs
-# PostgreSQL + PostGIS and Chromium + chromedriver (apt), starts the PostgreSQL cluster,
+# PostgreSQL + PostGIS, Chromium + chromedriver and a CJK font (apt), starts the cluster,
 # creates the test role and database with the PostGIS extension, and lets the test role
 # connect over 127.0.0.1 without a password. Needs root or sudo only when something is
 # missing.
@@ -76,6 +76,10 @@ PG_VERSION="$(pg_server_version)"
 if [[ "${SERVICEMAP_NO_BROWSER:-0}" != 1 ]]; then
   command -v chromium >/dev/null 2>&1 || missing+=(chromium)
   command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
+  # a Chinese font, so the map's labels and screenshots are not empty boxes
+  if ! { command -v fc-list >/dev/null 2>&1 && [[ -n "$(fc-list :lang=zh 2>/dev/null)" ]]; }; then
+    missing+=(fonts-wqy-microhei)
+  fi
 fi
 if [[ ${#missing[@]} -gt 0 ]]; then
   apt_install "${missing[@]}"
