@@ -1,0 +1,480 @@
+// servicemap web map: start-up and wiring. The modules under js/ do the work:
+//   api.js         HTTP client for /api/v1
+//   basemap.js     online OSM tiles with an offline vector fallback
+//   overlays.js    district boundaries, metro lines and stations
+//   facilities.js  facility markers per layer (whole or per-view loading)
+//   nearest.js     the nearest search, its list and result markers
+//   analysis.js    route and isochrone drawing (hooks for the network engine)
+//   panel.js       the layer panel and the search controls
+// The page exposes window.servicemap (documented in docs/webmap.md) for embedding and tests.
+
+import { applyI18n, getLang, onLangChange, pick, setLang, t } from "./i18n.js";
+import { IsochroneLayer, RouteLayer } from "./js/analysis.js";
+import { api } from "./js/api.js";
+import { Basemap, OSM_ATTRIBUTION } from "./js/basemap.js";
+import { h } from "./js/dom.js";
+import { FacilityLayers } from "./js/facilities.js";
+import { NearestSearch } from "./js/nearest.js";
+import { DistrictsOverlay, MetroOverlay } from "./js/overlays.js";
+import { renderLayerPanel, renderLayerSelect, renderServiceSelect } from "./js/panel.js";
+
+const L = window.L;
+const DESKTOP_QUERY = window.matchMedia("(min-width: 800px)");
+const START_VIEW = { center: [31.2304, 121.4737], zoom: 12 }; // People's Square
+const SHANGHAI_BOUNDS = [
+  [30.3, 120.5],
+  [32.2, 122.5],
+];
+const DEFAULT_NEAREST_LAYER = "relay_station";
+const SHEET_STATES = ["min", "peek", "full"];
+
+const $ = (id) => document.getElementById(id);
+
+// --- tiny event bus for the hook API ------------------------------------------------------
+const listeners = new Map();
+function emit(event, detail) {
+  for (const callback of listeners.get(event) || []) {
+    try {
+      callback(detail);
+    } catch (err) {
+      console.warn("servicemap listener failed", err);
+    }
+  }
+}
+
+// --- map ----------------------------------------------------------------------------------
+function createMap() {
+  const map = L.map("map", {
+    zoomControl: false,
+    minZoom: 8,
+    maxZoom: 19,
+    maxBounds: SHANGHAI_BOUNDS,
+    maxBoundsViscosity: 0.7,
+    tapTolerance: 15,
+  }).setView(START_VIEW.center, START_VIEW.zoom);
+  map.attributionControl.setPrefix(
+    '<a href="https://leafletjs.com" target="_blank" rel="noopener">Leaflet</a>',
+  );
+  map.attributionControl.addAttribution(OSM_ATTRIBUTION);
+  L.control.zoom({ position: "topright" }).addTo(map);
+  L.control.scale({ position: "bottomleft", imperial: false, maxWidth: 100 }).addTo(map);
+  // Marker size follows the zoom (app.css): dots when zoomed out, glyphs when zoomed in.
+  const zoomBand = () => {
+    const zoom = map.getZoom();
+    map.getContainer().dataset.zoomBand = zoom <= 12 ? "low" : zoom <= 14 ? "mid" : "high";
+  };
+  map.on("zoomend", zoomBand);
+  zoomBand();
+  return map;
+}
+
+const LocateControl = L.Control.extend({
+  options: { position: "topright" },
+  onAdd() {
+    const button = h(
+      "button",
+      { type: "button", class: "locate-btn", id: "btn-locate" },
+      h("img", { src: "icons/locate.svg", alt: "", width: 22, height: 22 }),
+    );
+    button.title = t("locate.title");
+    button.setAttribute("aria-label", t("locate.title"));
+    L.DomEvent.disableClickPropagation(button);
+    button.addEventListener("click", () => this.options.onLocate());
+    onLangChange(() => {
+      button.title = t("locate.title");
+      button.setAttribute("aria-label", t("locate.title"));
+    });
+    return h("div", { class: "leaflet-bar leaflet-control locate-control" }, button);
+  },
+});
+
+// --- notices over the map -----------------------------------------------------------------
+function createNotices(map) {
+  const box = h("div", { class: "map-notices", role: "status", "aria-live": "polite" });
+  map.getContainer().append(box);
+  L.DomEvent.disableClickPropagation(box);
+  const slots = new Map();
+  return {
+    set(key, text, { timeoutMs = 0, kind = "info" } = {}) {
+      let el = slots.get(key);
+      if (!text) {
+        el?.remove();
+        slots.delete(key);
+        return;
+      }
+      if (!el) {
+        el = h("div", { class: "map-notice", dataset: { key } });
+        slots.set(key, el);
+        box.append(el);
+      }
+      el.className = `map-notice notice-${kind}`;
+      el.textContent = text;
+      if (timeoutMs) {
+        window.setTimeout(() => {
+          if (slots.get(key) === el && el.textContent === text) {
+            el.remove();
+            slots.delete(key);
+          }
+        }, timeoutMs);
+      }
+    },
+  };
+}
+
+// --- sheet (bottom sheet on phones, side panel on desktop) ---------------------------------
+function createSheet(map) {
+  const sheet = $("sheet");
+  const layout = document.querySelector(".layout");
+  function update() {
+    const offset = DESKTOP_QUERY.matches ? 0 : sheet.getBoundingClientRect().height;
+    layout.style.setProperty("--sheet-offset", `${Math.round(offset)}px`);
+  }
+  function setState(state) {
+    sheet.dataset.state = state;
+    $("sheet-handle").setAttribute("aria-expanded", state === "full" ? "true" : "false");
+    window.requestAnimationFrame(update);
+  }
+  function step(delta) {
+    const i = SHEET_STATES.indexOf(sheet.dataset.state);
+    setState(SHEET_STATES[Math.max(0, Math.min(SHEET_STATES.length - 1, i + delta))]);
+  }
+  $("sheet-handle").addEventListener("click", () => {
+    setState(sheet.dataset.state === "full" ? "peek" : "full");
+  });
+  let touchY = null;
+  const head = sheet.querySelector(".sheet-handle");
+  head.addEventListener("touchstart", (e) => (touchY = e.touches[0].clientY), { passive: true });
+  head.addEventListener(
+    "touchend",
+    (e) => {
+      if (touchY === null) return;
+      const dy = e.changedTouches[0].clientY - touchY;
+      touchY = null;
+      if (Math.abs(dy) > 30) step(dy < 0 ? 1 : -1);
+    },
+    { passive: true },
+  );
+  sheet.addEventListener("transitionend", update);
+  new ResizeObserver(update).observe(sheet);
+  DESKTOP_QUERY.addEventListener("change", () => {
+    update();
+    map.invalidateSize();
+  });
+  update();
+  return {
+    setState,
+    /** Lower a full sheet so the map shows; resolves once the layout has settled. */
+    reveal() {
+      if (DESKTOP_QUERY.matches || sheet.dataset.state !== "full") return Promise.resolve();
+      setState("peek");
+      return new Promise((resolve) => window.setTimeout(resolve, 260));
+    },
+    get state() {
+      return sheet.dataset.state;
+    },
+    /** fitBounds padding that keeps features out from under the sheet. */
+    fitPadding() {
+      if (DESKTOP_QUERY.matches) return { padding: [48, 48] };
+      const covered = sheet.getBoundingClientRect().height;
+      return { paddingTopLeft: [36, 36], paddingBottomRight: [56, covered + 24] };
+    },
+  };
+}
+
+// --- layer panel open/close ----------------------------------------------------------------
+function wireLayerPanel() {
+  const panel = $("layer-panel");
+  const button = $("btn-layers");
+  const set = (open) => {
+    panel.hidden = !open;
+    button.setAttribute("aria-expanded", open ? "true" : "false");
+  };
+  button.addEventListener("click", () => set(panel.hidden));
+  $("btn-layers-close").addEventListener("click", () => set(false));
+  document.addEventListener("keydown", (e) => {
+    if (e.key === "Escape") set(false);
+  });
+  return { close: () => set(false) };
+}
+
+// --- start-up --------------------------------------------------------------------------------
+async function main() {
+  applyI18n();
+  const langButton = $("btn-lang");
+  const syncLangButton = () => {
+    langButton.textContent = t("lang.button");
+    langButton.lang = getLang() === "zh" ? "en" : "zh";
+  };
+  syncLangButton();
+  langButton.addEventListener("click", () => setLang(getLang() === "zh" ? "en" : "zh"));
+
+  const map = createMap();
+  const notices = createNotices(map);
+  const sheet = createSheet(map);
+  const layerPanel = wireLayerPanel();
+  const route = new RouteLayer(map);
+  const isochrones = new IsochroneLayer(map);
+  const districts = new DistrictsOverlay(map);
+  const metro = new MetroOverlay(map);
+
+  let rerenderPanel = () => {};
+  const basemap = new Basemap(map, {
+    onChange: (mode, reason) => {
+      if (reason) notices.set("basemap", reason, { timeoutMs: 8000 });
+      rerenderPanel();
+      emit("basemap", { mode });
+    },
+  });
+
+  let markReady;
+  let markFailed;
+  const hooks = {
+    map,
+    L,
+    /** Resolves (to this object) once layers, overlays and the basemap are loaded. */
+    ready: new Promise((resolve, reject) => {
+      markReady = resolve;
+      markFailed = reject;
+    }),
+    on(event, callback) {
+      if (!listeners.has(event)) listeners.set(event, new Set());
+      listeners.get(event).add(callback);
+      return () => listeners.get(event).delete(callback);
+    },
+    setLanguage: (lang) => setLang(lang),
+    getLanguage: getLang,
+    setBasemap: (mode) => basemap.set(mode),
+    getBasemap: () => basemap.mode,
+    drawRoute: (geojson, options) => route.draw(geojson, options),
+    clearRoute: () => route.clear(),
+    showIsochrones: (geojson, options) => isochrones.show(geojson, options),
+    clearIsochrones: () => isochrones.clear(),
+  };
+  hooks.ready.catch(() => {}); // failures are shown on the page; callers may still catch
+  window.servicemap = hooks;
+
+  const basemapReady = basemap.init();
+  const overlaysReady = Promise.all([districts.setVisible(true), metro.setVisible(true)]).catch(
+    (err) => notices.set("overlays", t("map.loadError", { message: err.message }), { kind: "error" }),
+  );
+
+  let layers;
+  try {
+    layers = (await api.layers()).layers;
+  } catch (err) {
+    notices.set("layers", t("map.loadError", { message: err.message }), { kind: "error" });
+    document.body.dataset.ready = "error";
+    emit("error", { message: err.message });
+    markFailed(err);
+    return;
+  }
+  const layerById = new Map(layers.map((layer) => [layer.id, layer]));
+  const vocabulary = new Map();
+  for (const layer of layers) {
+    for (const service of layer.services || []) {
+      vocabulary.set(service.id, { zh: service.zh, en: service.en });
+    }
+  }
+
+  let nearest = null;
+  const facilities = new FacilityLayers(map, {
+    layers,
+    vocabulary,
+    getFrom: () => nearest?.location ?? null,
+    onPartial: (partials) => {
+      const text = partials
+        .map((p) => t("layers.partial", { name: pick(p.layer, "name"), shown: p.shown, total: p.total }))
+        .join("\n");
+      notices.set("partial", text);
+    },
+    onError: (layerId, err) =>
+      notices.set(`layer-${layerId}`, t("map.loadError", { message: err.message }), {
+        kind: "error",
+        timeoutMs: 8000,
+      }),
+  });
+
+  nearest = new NearestSearch({
+    map,
+    layerInfo: (id) => layerById.get(id) ?? null,
+    vocabulary,
+    facilities,
+    route,
+    emit,
+    fitPadding: () => sheet.fitPadding(),
+    beforeFocus: () => sheet.reveal(),
+    els: {
+      status: $("nearest-status"),
+      list: $("nearest-list"),
+      hint: $("hint-actions"),
+      unlocated: $("unlocated"),
+      unlocatedSummary: $("unlocated-summary"),
+      unlocatedList: $("unlocated-list"),
+    },
+  });
+  const startLayer = new URLSearchParams(window.location.search).get("layer");
+  nearest.layerId = layerById.has(startLayer) ? startLayer : DEFAULT_NEAREST_LAYER;
+  if (!layerById.has(nearest.layerId)) nearest.layerId = layers[0]?.id ?? null;
+
+  // Search controls in the sheet.
+  const layerSelect = $("sel-layer");
+  const serviceSelect = $("sel-service");
+  const openNow = $("chk-open-now");
+  const renderControls = () => {
+    renderLayerSelect(layerSelect, layers, nearest.layerId);
+    renderServiceSelect(serviceSelect, layerById.get(nearest.layerId), nearest.service);
+  };
+  renderControls();
+  // The searched layer is shown on the map; a layer shown only because it was searched is
+  // hidden again when the search moves to another layer.
+  let autoShown = null;
+  const showSearchedLayer = (layerId) => {
+    if (autoShown && autoShown !== layerId) facilities.setVisible(autoShown, false);
+    autoShown = null;
+    if (!facilities.isVisible(layerId)) {
+      autoShown = layerId;
+      return facilities.setVisible(layerId, true);
+    }
+    return Promise.resolve();
+  };
+  layerSelect.addEventListener("change", async () => {
+    nearest.layerId = layerSelect.value;
+    nearest.service = null;
+    renderServiceSelect(serviceSelect, layerById.get(nearest.layerId), null);
+    showSearchedLayer(nearest.layerId);
+    rerenderPanel();
+    await nearest.refresh({ fit: true });
+  });
+  serviceSelect.addEventListener("change", () => {
+    nearest.service = serviceSelect.value || null;
+    nearest.refresh({ fit: true });
+  });
+  openNow.addEventListener("change", () => {
+    nearest.openNow = openNow.checked;
+    nearest.refresh({ fit: true });
+  });
+
+  // Layer panel.
+  const overlayModel = [
+    { id: "districts", key: "overlay.districts", visible: () => districts.visible, set: (on) => districts.setVisible(on) },
+    { id: "metro", key: "overlay.metro", visible: () => metro.visible, set: (on) => metro.setVisible(on) },
+  ];
+  rerenderPanel = () =>
+    renderLayerPanel(
+      {
+        registry: $("layers-registry"),
+        context: $("layers-context"),
+        overlays: $("layers-overlays"),
+        basemap: $("layers-basemap"),
+      },
+      {
+        layers,
+        isVisible: (id) => facilities.isVisible(id),
+        setVisible: (id, on) => {
+          if (id === autoShown) autoShown = null; // the user's choice now
+          return facilities.setVisible(id, on);
+        },
+        overlays: overlayModel,
+        basemap: {
+          mode: basemap.mode,
+          onlineAvailable: basemap.onlineAvailable,
+          set: (mode) => basemap.set(mode),
+        },
+      },
+    );
+
+  // At start only the searched layer is drawn (context layers are always off by default);
+  // ?show=a,b adds registry layers.
+  const extra = (new URLSearchParams(window.location.search).get("show") || "").split(",");
+  const layersReady = Promise.all([
+    showSearchedLayer(nearest.layerId),
+    ...layers
+      .filter((l) => l.kind === "registry" && extra.includes(l.id) && l.id !== nearest.layerId)
+      .map((l) => facilities.setVisible(l.id, true)),
+  ]);
+  rerenderPanel();
+  nearest.render();
+
+  // Choosing a location: tap the map, or geolocation.
+  map.on("click", (e) => {
+    layerPanel.close();
+    hooks.setLocation(e.latlng.lng, e.latlng.lat, { source: "tap" });
+  });
+  const locate = () => {
+    if (!("geolocation" in navigator)) {
+      notices.set("locate", t("locate.unsupported"), { timeoutMs: 6000, kind: "error" });
+      return;
+    }
+    notices.set("locate", t("locate.busy"));
+    navigator.geolocation.getCurrentPosition(
+      (position) => {
+        notices.set("locate", null);
+        hooks.setLocation(position.coords.longitude, position.coords.latitude, {
+          source: "gps",
+          accuracyM: position.coords.accuracy,
+        });
+      },
+      (error) => {
+        notices.set("locate", t("locate.denied", { message: error.message || error.code }), {
+          timeoutMs: 8000,
+          kind: "error",
+        });
+      },
+      { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 },
+    );
+  };
+  new LocateControl({ onLocate: locate }).addTo(map);
+  $("btn-locate-sheet").addEventListener("click", locate);
+
+  onLangChange(() => {
+    syncLangButton();
+    renderControls();
+    rerenderPanel();
+    facilities.relabel();
+    districts.relabel();
+    metro.relabel();
+    nearest.render();
+    emit("language", { lang: getLang() });
+  });
+
+  Object.assign(hooks, {
+    layers,
+    /** Set the query point (WGS84 degrees) and run the nearest search; resolves to results. */
+    async setLocation(lon, lat, { source = "api", accuracyM = null, fit = true } = {}) {
+      if (!DESKTOP_QUERY.matches && sheet.state === "min") sheet.setState("peek");
+      return nearest.setLocation(Number(lon), Number(lat), { source, accuracyM, fit });
+    },
+    getLocation: () => (nearest.location ? { ...nearest.location } : null),
+    /** The facility layer the nearest search uses. */
+    async setNearestLayer(layerId) {
+      if (!layerById.has(layerId)) throw new Error(`unknown layer ${layerId}`);
+      layerSelect.value = layerId;
+      layerSelect.dispatchEvent(new Event("change"));
+    },
+    getNearestLayer: () => nearest.layerId,
+    /** Extra /nearest parameters for later engines, e.g. setNearestOption("profile", "walk"). */
+    setNearestOption(key, value) {
+      nearest.setOption(key, value);
+      return nearest.refresh();
+    },
+    refreshNearest: () => nearest.refresh(),
+    getNearestResults: () => (nearest.results ? structuredClone(nearest.results) : null),
+    selectResult: (index) => nearest.select(index),
+    setLayerVisible: async (layerId, visible) => {
+      if (layerId === autoShown) autoShown = null;
+      await facilities.setVisible(layerId, visible);
+      rerenderPanel();
+    },
+    visibleLayers: () => facilities.visibleLayerIds(),
+    setSheetState: (state) => sheet.setState(state),
+  });
+  await Promise.all([basemapReady, overlaysReady, layersReady]);
+  document.body.dataset.ready = "true";
+  performance.mark("servicemap-ready");
+  emit("ready", { basemap: basemap.mode });
+  markReady(hooks);
+}
+
+main().catch((err) => {
+  console.error("servicemap failed to start", err);
+});

@@ -1,0 +1,75 @@
+// Thin client for the servicemap HTTP API (/api/v1). Errors come back as ApiError carrying
+// the server's user-safe message; aborted requests reject with an AbortError, which callers
+// ignore.
+
+/** An error answer of the API ({"error": code, "message": ...}) or a network failure. */
+export class ApiError extends Error {
+  constructor(message, { status = 0, code = "network" } = {}) {
+    super(message);
+    this.name = "ApiError";
+    this.status = status;
+    this.code = code;
+  }
+}
+
+function apiBase() {
+  const meta = document.querySelector('meta[name="servicemap-api"]');
+  const base = meta?.content || "api/v1/";
+  return new URL(base.endsWith("/") ? base : `${base}/`, document.baseURI);
+}
+
+/** Build an absolute API URL from a path ("layers") and query parameters (nulls dropped). */
+export function apiUrl(path, params = {}) {
+  const url = new URL(path, apiBase());
+  for (const [key, value] of Object.entries(params)) {
+    if (value === null || value === undefined || value === "") continue;
+    url.searchParams.set(key, String(value));
+  }
+  return url;
+}
+
+/** GET a JSON document from the API. */
+export async function getJson(path, params = {}, { signal } = {}) {
+  let response;
+  try {
+    response = await fetch(apiUrl(path, params), {
+      signal,
+      headers: { Accept: "application/json, application/geo+json" },
+    });
+  } catch (err) {
+    if (err.name === "AbortError") throw err;
+    throw new ApiError(err.message || "network error");
+  }
+  let body = null;
+  try {
+    body = await response.json();
+  } catch {
+    body = null;
+  }
+  if (!response.ok) {
+    const message = body?.message || `HTTP ${response.status}`;
+    throw new ApiError(message, { status: response.status, code: body?.error || "http" });
+  }
+  return body;
+}
+
+// Static geography (districts, basemap layers) is fetched once per page.
+const staticCache = new Map();
+function getStatic(path) {
+  if (!staticCache.has(path)) {
+    const request = getJson(path);
+    request.catch(() => staticCache.delete(path));
+    staticCache.set(path, request);
+  }
+  return staticCache.get(path);
+}
+
+export const api = {
+  layers: (opts) => getJson("layers", {}, opts),
+  features: (layerId, params, opts) =>
+    getJson(`layers/${encodeURIComponent(layerId)}/features`, params, opts),
+  facility: (id, opts) => getJson(`facilities/${encodeURIComponent(id)}`, {}, opts),
+  districts: () => getStatic("districts"),
+  basemap: (name) => getStatic(`basemap/${encodeURIComponent(name)}`),
+  nearest: (params, opts) => getJson("nearest", params, opts),
+};

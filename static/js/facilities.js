@@ -1,0 +1,231 @@
+// Facility layers on the map. Small layers are loaded whole once; big layers are loaded for
+// the visible bounding box with a limit and reloaded when the map moves, so the page never
+// draws tens of thousands of markers at once.
+
+import { api } from "./api.js";
+import { debounce } from "./dom.js";
+import { markerIcon, popupContent } from "./facility_view.js";
+import { facilityName } from "./format.js";
+
+/** Layers with at most this many records are loaded whole. */
+export const FULL_LOAD_MAX = 800;
+/** Markers fetched per view for bigger layers. */
+export const VIEW_LIMIT = 600;
+const BBOX_PAD = 0.15;
+
+/** A facility record (API fields) from a GeoJSON feature. */
+export function facilityFromFeature(feature) {
+  const facility = { ...(feature.properties || {}), id: feature.id ?? feature.properties?.id };
+  const coords = feature.geometry?.type === "Point" ? feature.geometry.coordinates : null;
+  facility.lon = coords ? coords[0] : null;
+  facility.lat = coords ? coords[1] : null;
+  return facility;
+}
+
+class LayerState {
+  constructor(info) {
+    this.info = info;
+    this.visible = false;
+    this.group = window.L.layerGroup();
+    this.markers = new Map(); // facility id -> marker
+    this.unlocated = null; // facilities without position (whole-loaded layers only)
+    this.loadedWhole = false;
+    this.controller = null;
+    this.partial = null; // {shown, total} when the view shows a subset
+  }
+
+  get whole() {
+    return this.info.count <= FULL_LOAD_MAX;
+  }
+}
+
+export class FacilityLayers {
+  /**
+   * @param {L.Map} map
+   * @param {object} options
+   * @param {object[]} options.layers the /layers records
+   * @param {Map} options.vocabulary service id -> {zh, en}
+   * @param {() => ({lon, lat}|null)} options.getFrom the current query point (for nav links)
+   * @param {(partials: object[]) => void} options.onPartial called with the layers showing a subset
+   * @param {(layerId: string, error: Error) => void} options.onError
+   */
+  constructor(map, { layers, vocabulary, getFrom, onPartial = () => {}, onError = () => {} }) {
+    this.map = map;
+    this.vocabulary = vocabulary;
+    this.getFrom = getFrom;
+    this.onPartial = onPartial;
+    this.onError = onError;
+    this.states = new Map(layers.map((info) => [info.id, new LayerState(info)]));
+    this._reloadDebounced = debounce(() => this.reloadViewLayers(), 250);
+    map.on("moveend", this._reloadDebounced);
+  }
+
+  info(layerId) {
+    return this.states.get(layerId)?.info ?? null;
+  }
+
+  isVisible(layerId) {
+    return Boolean(this.states.get(layerId)?.visible);
+  }
+
+  visibleLayerIds() {
+    return [...this.states.values()].filter((s) => s.visible).map((s) => s.info.id);
+  }
+
+  /** Show or hide a layer; resolves when its markers are loaded. */
+  async setVisible(layerId, visible) {
+    const state = this.states.get(layerId);
+    if (!state) throw new Error(`unknown layer ${layerId}`);
+    state.visible = visible;
+    if (!visible) {
+      state.controller?.abort();
+      state.group.remove();
+      state.partial = null;
+      this._reportPartial();
+      return;
+    }
+    state.group.addTo(this.map);
+    await this._load(state);
+  }
+
+  /** Facilities of a whole-loaded layer that have no known position (never drawn). */
+  async unlocated(layerId) {
+    const state = this.states.get(layerId);
+    if (!state || !state.whole) return [];
+    if (!state.loadedWhole) await this._loadWhole(state);
+    return state.unlocated || [];
+  }
+
+  /** The marker of a facility, if it is currently drawn. */
+  markerFor(facilityId) {
+    for (const state of this.states.values()) {
+      const marker = state.markers.get(facilityId);
+      if (marker && state.visible) return marker;
+    }
+    return null;
+  }
+
+  async reloadViewLayers() {
+    const tasks = [];
+    for (const state of this.states.values()) {
+      if (state.visible && !state.whole) tasks.push(this._loadView(state));
+    }
+    await Promise.all(tasks);
+  }
+
+  async _load(state) {
+    try {
+      if (state.whole) await this._loadWhole(state);
+      else await this._loadView(state);
+    } catch (err) {
+      if (err.name !== "AbortError") this.onError(state.info.id, err);
+    }
+  }
+
+  async _loadWhole(state) {
+    if (state.loadedWhole) return;
+    if (!state.wholePromise) {
+      state.wholePromise = api
+        .features(state.info.id, { limit: Math.max(1, state.info.count) })
+        .then((collection) => {
+          const features = collection.features || [];
+          state.unlocated = features
+            .filter((f) => !f.geometry)
+            .map((f) => facilityFromFeature(f));
+          this._sync(state, features.filter((f) => f.geometry));
+          state.loadedWhole = true;
+        })
+        .finally(() => {
+          state.wholePromise = null;
+        });
+    }
+    await state.wholePromise;
+  }
+
+  async _loadView(state) {
+    state.controller?.abort();
+    const controller = new AbortController();
+    state.controller = controller;
+    const bounds = this.map.getBounds().pad(BBOX_PAD);
+    const bbox = [
+      Math.max(-180, bounds.getWest()),
+      Math.max(-90, bounds.getSouth()),
+      Math.min(180, bounds.getEast()),
+      Math.min(90, bounds.getNorth()),
+    ]
+      .map((v) => v.toFixed(5))
+      .join(",");
+    try {
+      const collection = await api.features(
+        state.info.id,
+        { bbox, limit: VIEW_LIMIT },
+        { signal: controller.signal },
+      );
+      if (!state.visible || controller.signal.aborted) return;
+      this._sync(state, collection.features || []);
+      const total = collection.numberMatched ?? collection.features.length;
+      const shown = collection.numberReturned ?? collection.features.length;
+      state.partial = total > shown ? { shown, total } : null;
+      this._reportPartial();
+    } catch (err) {
+      if (err.name !== "AbortError") this.onError(state.info.id, err);
+    }
+  }
+
+  /** Make the layer's markers exactly the given located features (reusing existing ones). */
+  _sync(state, features) {
+    const wanted = new Map();
+    for (const feature of features) {
+      const facility = facilityFromFeature(feature);
+      if (facility.lon === null || facility.lat === null) continue;
+      wanted.set(String(facility.id), facility);
+    }
+    for (const [id, marker] of state.markers) {
+      if (!wanted.has(id)) {
+        state.group.removeLayer(marker);
+        state.markers.delete(id);
+      }
+    }
+    for (const [id, facility] of wanted) {
+      if (state.markers.has(id)) continue;
+      const marker = this._marker(facility, state.info);
+      state.markers.set(id, marker);
+      state.group.addLayer(marker);
+    }
+  }
+
+  _marker(facility, layer) {
+    const marker = window.L.marker([facility.lat, facility.lon], {
+      icon: markerIcon(layer),
+      title: facilityName(facility),
+      alt: facilityName(facility),
+      riseOnHover: true,
+    });
+    marker.facility = facility;
+    marker.bindPopup(
+      () => popupContent(facility, layer, this.vocabulary, { from: this.getFrom() }),
+      { maxWidth: 300, autoPanPaddingTopLeft: [10, 70] },
+    );
+    return marker;
+  }
+
+  /** After a language switch: refresh marker titles; popups rebuild when opened. */
+  relabel() {
+    this.map.closePopup();
+    for (const state of this.states.values()) {
+      for (const marker of state.markers.values()) {
+        const el = marker.getElement();
+        if (el) el.title = facilityName(marker.facility);
+      }
+    }
+    this._reportPartial();
+  }
+
+  _reportPartial() {
+    const partials = [];
+    for (const state of this.states.values()) {
+      if (state.visible && state.partial) partials.push({ layer: state.info, ...state.partial });
+    }
+    this.onPartial(partials);
+  }
+}
