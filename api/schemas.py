@@ -84,18 +84,32 @@ class FeatureCollectionOut(BaseModel):
     numberReturned: int | None = None  # noqa: N815
 
 
+_JSON_CACHE: dict[int, tuple[Facility, dict[str, Any]]] = {}
+_JSON_CACHE_LIMIT = 100_000
+
+
 def facility_json(facility: Facility) -> dict[str, Any]:
-    """The public JSON of a facility (what :class:`FacilityOut` documents)."""
+    """The public JSON of a facility (what :class:`FacilityOut` documents).
+
+    Rendered once per facility object and cached (records are replaced, never mutated, when
+    they change); callers must not modify the returned dict.
+    """
+    cached = _JSON_CACHE.get(id(facility))
+    if cached is not None and cached[0] is facility:
+        return cached[1]
     data = facility.model_dump(mode="json")
     hours = facility.hours
     data["hours_text_zh"] = hours.to_text("zh") if hours else None
     data["hours_text_en"] = hours.to_text("en") if hours else None
+    if len(_JSON_CACHE) >= _JSON_CACHE_LIMIT:
+        _JSON_CACHE.clear()
+    _JSON_CACHE[id(facility)] = (facility, data)
     return data
 
 
 def facility_feature(facility: Facility) -> dict[str, Any]:
     """A facility as a GeoJSON Feature (null geometry when its position is unknown)."""
-    properties = facility_json(facility)
+    properties = dict(facility_json(facility))
     lon, lat = properties.pop("lon"), properties.pop("lat")
     geometry = {"type": "Point", "coordinates": [lon, lat]} if lon is not None else None
     return {"type": "Feature", "id": facility.id, "geometry": geometry, "properties": properties}

@@ -35,9 +35,17 @@ LAYER = "relay_station"
 
 
 def query_points(n: int, seed: int = 42) -> np.ndarray:
-    """Seeded random points over central and suburban Shanghai."""
+    """Seeded random points over central and suburban Shanghai, inside the service area."""
+    import shapely
+    from shapely.geometry import shape
+
+    from layers import shipped
+
+    area = shape(shipped.load_geojson(REPO / "data", "service_area")["features"][0]["geometry"])
     rng = np.random.default_rng(seed)
-    return np.column_stack([rng.uniform(121.25, 121.75, n), rng.uniform(30.95, 31.40, n)])
+    points = np.column_stack([rng.uniform(121.25, 121.75, 3 * n), rng.uniform(30.95, 31.40, 3 * n)])
+    inside = shapely.contains_xy(area, points[:, 0], points[:, 1])
+    return points[inside][:n]
 
 
 def in_process(n_queries: int) -> dict[str, float]:

@@ -8,6 +8,7 @@ neighbours, which are then converted to metres. Queries are vectorised.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -71,22 +72,30 @@ class PointIndex:
         return chord_to_metres(chord), index
 
     def query_filtered(
-        self, lon: float, lat: float, k: int, accept: Callable[[int], bool]
+        self,
+        lon: float,
+        lat: float,
+        k: int,
+        accept: Callable[[NDArray[np.int64]], NDArray[np.bool_]],
     ) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
-        """The ``k`` nearest points of one query that satisfy ``accept(index)``.
+        """The ``k`` nearest points of one query that pass a vectorised filter.
 
-        Searches a growing number of neighbours (doubling) until ``k`` accepted points are
-        found or the index is exhausted, so a selective filter never degrades to a scan
-        unless it must.
+        ``accept`` maps an array of candidate indices to a boolean array. The search widens
+        (doubling) until ``k`` accepted points are found or the index is exhausted, so a
+        selective filter never degrades to a scan unless it must.
         """
-        want = max(k, 1)
-        probe = min(self.size, max(4 * want, 16))
+        if self._tree is None or k <= 0:
+            return np.empty(0), np.empty(0, dtype=np.int64)
+        lam, phi = math.radians(lon), math.radians(lat)
+        vector = (math.cos(phi) * math.cos(lam), math.cos(phi) * math.sin(lam), math.sin(phi))
+        probe = min(self.size, max(4 * k, 16))
         while True:
-            distance, index = self.query(lon, lat, probe)
-            keep = [j for j, idx in enumerate(index[0]) if accept(int(idx))]
+            chord, index = self._tree.query(vector, k=probe)
+            index = np.atleast_1d(index)
+            keep = np.flatnonzero(accept(index))
             if len(keep) >= k or probe >= self.size:
                 chosen = keep[:k]
-                return distance[0, chosen], index[0, chosen]
+                return chord_to_metres(np.atleast_1d(chord)[chosen]), index[chosen]
             probe = min(self.size, probe * 2)
 
     def within(self, lon: float, lat: float, radius_m: float) -> NDArray[np.int64]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,12 +23,20 @@ from geo.nearest import PointIndex
 from layers import shipped
 from layers.catalog import LAYERS, LayerInfo, LayerKind, get_layer
 from layers.errors import FacilityNotFoundError, ReadOnlyLayerError
-from layers.schema import Facility, FacilityStatus
+from layers.schema import SERVING_STATUSES, Facility, FacilityStatus
 from layers.store import FacilityPage, FacilityQuery, FacilityStore
 
 logger = logging.getLogger(__name__)
 
 DATA_VERSION_KEY = "data_version"
+
+#: Seconds between checks of the store's layer versions (writes made through this registry
+#: are seen at once; writes by other processes within this delay).
+VERSION_CHECK_INTERVAL_S = 1.0
+
+
+_STATUS_ORDER: dict[FacilityStatus, int] = {status: i for i, status in enumerate(FacilityStatus)}
+_SERVING_MASK = np.array([status in SERVING_STATUSES for status in FacilityStatus], dtype=bool)
 
 
 @dataclass(frozen=True)
@@ -52,6 +61,9 @@ class _LayerIndex:
     version: int
     facilities: list[Facility]
     index: PointIndex
+    status_codes: np.ndarray  # int8 index into FacilityStatus per facility
+    service_bits: np.ndarray  # int64 bit mask over the layer's service vocabulary
+    checked_at: float
 
 
 class Registry:
@@ -71,7 +83,6 @@ class Registry:
         self._indexes: dict[str, _LayerIndex] = {}
         self._lock = threading.Lock()
         self._service_area = None
-        self._demo_layers: dict[str, bool] = {}
 
     # --- seeding -------------------------------------------------------------------------
     def seed_from_shipped(self, force: bool = False) -> dict[str, int]:
@@ -102,6 +113,7 @@ class Registry:
                 layer, shipped.iter_facilities(self.data_dir, layer)
             )
         self.store.set_meta(DATA_VERSION_KEY, version)
+        self.invalidate()
         logger.info("seeded store from shipped data %s: %s", version, written)
         return written
 
@@ -170,24 +182,30 @@ class Registry:
             Accepted statuses; default: those that serve workers (new, active, upgraded,
             yellow card).
         """
-        get_layer(layer)
+        info = get_layer(layer)
         cached = self._layer_index(layer)
-        accepted = (
-            frozenset(statuses)
-            if statuses is not None
-            else frozenset(
-                {FacilityStatus.NEW, FacilityStatus.ACTIVE, FacilityStatus.UPGRADED,
-                 FacilityStatus.YELLOW_CARD}
-            )
+        if statuses is None:
+            status_ok = _SERVING_MASK
+        else:
+            status_ok = np.zeros(len(_STATUS_ORDER), dtype=bool)
+            status_ok[[_STATUS_ORDER[FacilityStatus(s)] for s in statuses]] = True
+        service_bit = (
+            np.int64(1) << np.int64(info.services.index(service))
+            if service is not None and service in info.services
+            else None
         )
+        if service is not None and service_bit is None:
+            return []
 
-        def accept(index: int) -> bool:
-            facility = cached.facilities[index]
-            if facility.status not in accepted:
-                return False
-            if service is not None and service not in facility.services:
-                return False
-            return open_at is None or (facility.hours is not None and facility.hours.is_open(open_at))
+        def accept(candidates: np.ndarray) -> np.ndarray:
+            keep = status_ok[cached.status_codes[candidates]]
+            if service_bit is not None:
+                keep &= (cached.service_bits[candidates] & service_bit) != 0
+            if open_at is not None:
+                for j in np.flatnonzero(keep):
+                    hours = cached.facilities[int(candidates[j])].hours
+                    keep[j] = hours is not None and hours.is_open(open_at)
+            return keep
 
         distance, index = cached.index.query_filtered(lon, lat, k, accept)
         return [
@@ -196,21 +214,42 @@ class Registry:
         ]
 
     def _layer_index(self, layer: str) -> _LayerIndex:
-        version = self.store.layer_version(layer)
         cached = self._indexes.get(layer)
+        now = time.monotonic()
+        if cached is not None and now - cached.checked_at < VERSION_CHECK_INTERVAL_S:
+            return cached
+        version = self.store.layer_version(layer)
         if cached is not None and cached.version == version:
+            cached.checked_at = now
             return cached
         with self._lock:
             cached = self._indexes.get(layer)
             if cached is not None and cached.version == version:
                 return cached
-            facilities = [f for f in self.store.all_in_layer(layer) if f.located]
-            lon = np.array([f.lon for f in facilities], dtype=float)
-            lat = np.array([f.lat for f in facilities], dtype=float)
-            cached = _LayerIndex(version, facilities, PointIndex(lon, lat))
+            cached = self._build_index(layer, version)
             self._indexes[layer] = cached
-            logger.debug("indexed %d facilities of %s (version %s)", len(facilities), layer, version)
             return cached
+
+    def _build_index(self, layer: str, version: int) -> _LayerIndex:
+        vocabulary = {service: bit for bit, service in enumerate(LAYERS[layer].services)}
+        facilities = [f for f in self.store.all_in_layer(layer) if f.located]
+        lon = np.array([f.lon for f in facilities], dtype=float)
+        lat = np.array([f.lat for f in facilities], dtype=float)
+        status_codes = np.array([_STATUS_ORDER[f.status] for f in facilities], dtype=np.int8)
+        service_bits = np.array(
+            [sum(1 << vocabulary[s] for s in set(f.services)) for f in facilities], dtype=np.int64
+        )
+        logger.debug("indexed %d facilities of %s (version %s)", len(facilities), layer, version)
+        return _LayerIndex(version, facilities, PointIndex(lon, lat), status_codes, service_bits,
+                           time.monotonic())
+
+    def invalidate(self, layer: str | None = None) -> None:
+        """Forget cached indexes (all, or one layer's) so the next query rebuilds them."""
+        with self._lock:
+            if layer is None:
+                self._indexes.clear()
+            else:
+                self._indexes.pop(layer, None)
 
     # --- writing -------------------------------------------------------------------------
     def upsert(self, facilities: Iterable[Facility]) -> int:
@@ -225,7 +264,26 @@ class Registry:
         for facility in batch:
             if LAYERS[facility.layer].kind is not LayerKind.REGISTRY:
                 raise ReadOnlyLayerError(facility.layer)
-        return self.store.upsert_many(batch)
+        written = self.store.upsert_many(batch)
+        for layer in {facility.layer for facility in batch}:
+            self.invalidate(layer)
+        return written
+
+    def delete(self, facility_id: str) -> None:
+        """Delete a registry record.
+
+        Raises
+        ------
+        FacilityNotFoundError
+            When there is no such record.
+        ReadOnlyLayerError
+            When it belongs to a context layer.
+        """
+        facility = self.get(facility_id)
+        if LAYERS[facility.layer].kind is not LayerKind.REGISTRY:
+            raise ReadOnlyLayerError(facility.layer)
+        self.store.delete(facility_id)
+        self.invalidate(facility.layer)
 
     # --- geography -----------------------------------------------------------------------
     def in_service_area(self, lon: float, lat: float) -> bool:

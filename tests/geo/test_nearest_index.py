@@ -33,7 +33,9 @@ def test_filtered_query_expands_until_enough(points: tuple[np.ndarray, np.ndarra
     lon, lat = points
     index = PointIndex(lon, lat)
     accepted = set(range(0, 2000, 97))  # a very selective filter
-    distance, found = index.query_filtered(121.5, 31.2, 5, lambda i: i in accepted)
+    distance, found = index.query_filtered(
+        121.5, 31.2, 5, lambda idx: np.isin(idx, list(accepted))
+    )
     brute = haversine_m(121.5, 31.2, lon, lat)
     expected = sorted(accepted, key=lambda i: brute[i])[:5]
     assert list(found) == expected
@@ -42,7 +44,9 @@ def test_filtered_query_expands_until_enough(points: tuple[np.ndarray, np.ndarra
 
 def test_filter_matching_nothing_returns_empty(points: tuple[np.ndarray, np.ndarray]) -> None:
     index = PointIndex(*points)
-    distance, found = index.query_filtered(121.5, 31.2, 3, lambda _: False)
+    distance, found = index.query_filtered(
+        121.5, 31.2, 3, lambda idx: np.zeros(len(idx), dtype=bool)
+    )
     assert len(found) == 0
     assert len(distance) == 0
 

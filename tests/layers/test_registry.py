@@ -64,7 +64,7 @@ def test_new_facility_is_visible_to_the_next_query(registry: Registry) -> None:
     after = registry.nearest(lon, lat, "relay_station", k=1)[0]
     assert after.facility.id == "relay_station:fresh"
     assert after.distance_m < 0.01
-    registry.store.delete("relay_station:fresh")
+    registry.delete("relay_station:fresh")
     assert registry.nearest(lon, lat, "relay_station", k=1)[0].facility.id == before.facility.id
 
 
