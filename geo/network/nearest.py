@@ -1,0 +1,409 @@
+"""Nearest facility by network travel time, precomputed per facility layer.
+
+:func:`build_facility_index` snaps the facilities to street pieces and runs one multi-source
+Dijkstra on the *reversed* graph from virtual nodes placed at the facilities (each joined to
+the two ends of its piece with the partial-edge costs). Every node then knows the travel
+time to its nearest facility, which facility that is, the next node on the way, and the
+length of that path. A k=1 query is then a lookup: snap the point, add the partial edge to
+each end of its piece, take the cheaper end; a facility on the same piece is checked
+directly. k > 1 runs a bounded Dijkstra from the point, doubling the bound until k
+facilities are inside it.
+
+Costs are travel times in seconds (walk: length / 1.2 m/s); the reported ``distance_m`` is
+the length of the fastest path. Unreachable means no facility can be reached at all (for
+example across the Huangpu on foot) or none within ``max_cost_s``; it is reported as a
+status, never as a large number.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import sparse
+from scipy.sparse import csgraph
+
+from geo.network.csr import Network
+from geo.network.errors import InvalidQueryError
+from geo.network.estimate import Calibration, estimate_nearest, in_coverage
+from geo.network.search import (
+    arrival_cost,
+    path_length,
+    route_coords,
+    same_piece,
+    search_from,
+)
+from geo.network.snap import DEFAULT_MAX_SNAP_M, Snapped, arrive_costs, leave_costs, snap
+
+logger = logging.getLogger(__name__)
+
+#: Query status values.
+NETWORK, ESTIMATED, UNREACHABLE, SNAP_TOO_FAR, OUT_OF_COVERAGE = (
+    "network", "estimated", "unreachable", "snap_too_far", "out_of_coverage",
+)  # fmt: skip
+
+
+@dataclass(frozen=True, eq=False)
+class FacilityIndex:
+    """Per-node labels towards the nearest facility of one layer on one network.
+
+    Attributes
+    ----------
+    net
+        The network.
+    fac_lon, fac_lat
+        Facility positions (WGS84), shape ``(F,)``.
+    fac_snap
+        The facilities snapped to the network; ``fac_snap.ok`` is False for facilities
+        farther than ``max_snap_m`` from any street (they are left out of the labels).
+    cost_s
+        ``(n,)`` travel time from each node to its nearest facility (``inf`` if none).
+    length_m
+        ``(n,)`` length of that path.
+    facility
+        ``(n,)`` index of that facility (-1 if none).
+    next_node
+        ``(n,)`` next node on the way; ``>= n`` means "arrive at facility ``next - n``".
+    """
+
+    net: Network
+    fac_lon: np.ndarray
+    fac_lat: np.ndarray
+    fac_snap: Snapped
+    cost_s: np.ndarray
+    length_m: np.ndarray
+    facility: np.ndarray
+    next_node: np.ndarray
+
+    @property
+    def n_facilities(self) -> int:
+        """Number of facilities (including any left out for snapping too far)."""
+        return int(self.fac_lon.shape[0])
+
+
+@dataclass
+class NearestResult:
+    """Answers for Q queries and up to k facilities each.
+
+    Attributes
+    ----------
+    status
+        ``(Q,)`` one of ``network``, ``estimated``, ``unreachable``, ``snap_too_far``,
+        ``out_of_coverage``.
+    facility
+        ``(Q, k)`` facility index, -1 where there is no answer.
+    duration_s, distance_m
+        ``(Q, k)``, NaN where there is no answer.
+    snap_distance_m
+        ``(Q,)`` distance from the query point to the street (NaN when estimated).
+    routes
+        Per query, per result: a list of ``[lon, lat]`` (network answers only, when asked).
+    """
+
+    status: np.ndarray
+    facility: np.ndarray
+    duration_s: np.ndarray
+    distance_m: np.ndarray
+    snap_distance_m: np.ndarray
+    routes: list[list[list[list[float]]]] | None = None
+
+
+def _virtual_arrivals(net: Network, fac: Snapped, weight: str) -> tuple[np.ndarray, ...]:
+    ends = arrive_costs(net, fac, weight)
+    return ends.node_tail, ends.cost_tail, ends.node_head, ends.cost_head
+
+
+def build_facility_index(
+    net: Network,
+    fac_lon: np.ndarray,
+    fac_lat: np.ndarray,
+    *,
+    max_snap_m: float = DEFAULT_MAX_SNAP_M,
+) -> FacilityIndex:
+    """Precompute nearest-facility labels for every node (one multi-source Dijkstra).
+
+    Parameters
+    ----------
+    net
+        The network.
+    fac_lon, fac_lat
+        Facility coordinates in WGS84 degrees.
+    max_snap_m
+        Facilities farther than this from any street are left out.
+
+    Returns
+    -------
+    FacilityIndex
+    """
+    fac_lon = np.atleast_1d(np.asarray(fac_lon, dtype=np.float64))
+    fac_lat = np.atleast_1d(np.asarray(fac_lat, dtype=np.float64))
+    n = net.n_nodes
+    fac = snap(net, fac_lon, fac_lat, max_snap_m=max_snap_m)
+    ok = np.flatnonzero(fac.ok)
+    if ok.size < fac_lon.size:
+        logger.info("%d of %d facilities are beyond %.0f m of network %s",
+                    fac_lon.size - ok.size, fac_lon.size, max_snap_m, net.name)  # fmt: skip
+    n_f = fac_lon.shape[0]
+    tail, c_tail, head, c_head = _virtual_arrivals(net, fac.take(ok), "time")
+    _, l_tail, _, l_head = _virtual_arrivals(net, fac.take(ok), "length")
+    # reversed graph plus virtual facility nodes n + j with edges to the piece ends
+    rev = net.reverse_graph("time").tocoo()
+    has_head = head >= 0
+    rows = np.r_[rev.row, n + ok, n + ok[has_head]]
+    cols = np.r_[rev.col, tail, head[has_head]]
+    data = np.r_[rev.data, c_tail, c_head[has_head]]
+    aug = sparse.csr_matrix((data, (rows, cols)), shape=(n + n_f, n + n_f))
+    if ok.size:
+        dist, pred, src = csgraph.dijkstra(
+            aug, directed=True, indices=n + ok, min_only=True, return_predecessors=True
+        )
+    else:
+        dist = np.full(n + n_f, np.inf)
+        pred = np.full(n + n_f, -9999, dtype=np.int32)
+        src = pred.copy()
+    cost = dist[:n]
+    facility = np.where(np.isfinite(cost), src[:n] - n, -1).astype(np.int64)
+    next_node = pred[:n].astype(np.int64)
+    # length of each node's path: one step, then pointer doubling along next_node
+    step = np.zeros(n + 1)
+    reached = np.flatnonzero(np.isfinite(cost))
+    nxt = next_node[reached]
+    to_node = nxt < n
+    step[reached[to_node]] = net.length_m[net.edge_ids(reached[to_node], nxt[to_node])]
+    j = nxt[~to_node] - n
+    at = reached[~to_node]
+    pos = np.searchsorted(ok, j)
+    via_tail = tail[pos] == at
+    step[at] = np.where(via_tail, l_tail[pos], l_head[pos])
+    jump = np.full(n + 1, n, dtype=np.int64)
+    jump[reached[to_node]] = nxt[to_node]
+    acc = step.copy()
+    while (jump[:n] != n).any():
+        acc = acc + acc[jump]
+        jump = jump[jump]
+    return FacilityIndex(
+        net=net, fac_lon=fac_lon, fac_lat=fac_lat, fac_snap=fac, cost_s=cost,
+        length_m=np.where(np.isfinite(cost), acc[:n], np.inf), facility=facility,
+        next_node=next_node,
+    )  # fmt: skip
+
+
+def _route_k1(index: FacilityIndex, q: Snapped, i: int, start: int, fac_j: int) -> list[list[float]]:
+    net = index.net
+    f = index.fac_snap
+    if start < 0:  # same piece
+        return route_coords(net, int(q.geo[i]), float(q.fraction[i]), [],
+                            int(f.geo[fac_j]), float(f.fraction[fac_j]))  # fmt: skip
+    nodes = [start]
+    n = net.n_nodes
+    while index.next_node[nodes[-1]] < n:
+        nodes.append(int(index.next_node[nodes[-1]]))
+    return route_coords(net, int(q.geo[i]), float(q.fraction[i]), nodes,
+                        int(f.geo[fac_j]), float(f.fraction[fac_j]))  # fmt: skip
+
+
+def _same_piece_pairs(
+    index: FacilityIndex, q: Snapped
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """All (query, facility) pairs on the same piece with their direct time and length."""
+    net, f = index.net, index.fac_snap
+    ok = np.flatnonzero(f.ok)
+    order = ok[np.argsort(f.geo[ok], kind="stable")]
+    geo_sorted = f.geo[order]
+    lo = np.searchsorted(geo_sorted, q.geo, side="left")
+    hi = np.searchsorted(geo_sorted, q.geo, side="right")
+    count = hi - lo
+    qi = np.repeat(np.arange(len(q)), count)
+    if qi.size == 0:
+        empty = np.empty(0)
+        return qi, qi, empty, empty
+    fj = order[np.arange(qi.size) - np.repeat(np.cumsum(count) - count, count) + lo[qi]]
+    dt = f.fraction[fj] - q.fraction[qi]
+    fwd, bwd = net.geo_fwd[q.geo[qi]], net.geo_bwd[q.geo[qi]]
+    out = []
+    for w in (net.time_s, net.length_m):
+        back = np.where(bwd >= 0, -dt * w[np.maximum(bwd, 0)], np.inf)
+        out.append(np.where(dt >= 0, dt * w[fwd], back))
+    return qi, fj, out[0], out[1]
+
+
+def _nearest_k1(
+    index: FacilityIndex, q: Snapped, max_cost_s: float, with_route: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[list[list[list[float]]]] | None]:
+    net = index.net
+    t_ends = leave_costs(net, q, "time")
+    l_ends = leave_costs(net, q, "length")
+    head_cost = t_ends.cost_head + index.cost_s[t_ends.node_head]
+    tail_ok = t_ends.node_tail >= 0
+    tail_node = np.maximum(t_ends.node_tail, 0)
+    tail_cost = np.where(tail_ok, t_ends.cost_tail + index.cost_s[tail_node], np.inf)
+    use_head = head_cost <= tail_cost
+    cost = np.where(use_head, head_cost, tail_cost)
+    start = np.where(use_head, t_ends.node_head, tail_node)
+    fac = index.facility[start]
+    length = np.where(use_head, l_ends.cost_head, l_ends.cost_tail) + index.length_m[start]
+    # a facility on the query's own piece
+    qi, fj, c_time, c_len = _same_piece_pairs(index, q)
+    if qi.size:
+        order = np.lexsort((c_time, qi))
+        qi, fj, c_time, c_len = qi[order], fj[order], c_time[order], c_len[order]
+        first = np.r_[True, qi[1:] != qi[:-1]]
+        qi, fj, c_time, c_len = qi[first], fj[first], c_time[first], c_len[first]
+        better = c_time < cost[qi]
+        qi, fj = qi[better], fj[better]
+        cost[qi], fac[qi], start[qi], length[qi] = c_time[better], fj, -1, c_len[better]
+    hit = np.isfinite(cost) & (cost <= max_cost_s)
+    fac = np.where(hit, fac, -1)
+    routes = None
+    if with_route:
+        routes = [[_route_k1(index, q, i, int(start[i]), int(fac[i]))] if hit[i] else []
+                  for i in range(len(q))]  # fmt: skip
+    return (fac[:, None], np.where(hit, cost, np.nan)[:, None],
+            np.where(hit, length, np.nan)[:, None], routes)  # fmt: skip
+
+
+def _facility_costs(index: FacilityIndex, search_dist: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    f = index.fac_snap
+    cost, via = arrival_cost(index.net, search_dist, f, "time")
+    cost[~f.ok] = np.inf
+    return cost, via
+
+
+def _nearest_one_k(
+    index: FacilityIndex, q: Snapped, i: int, k: int, max_cost_s: float, with_route: bool
+) -> tuple[list[int], list[float], list[float], list[list[list[float]]]]:
+    net = index.net
+    f = index.fac_snap
+    first = float(index.cost_s[leave_costs(net, q.take(np.array([i])), "time").node_head[0]])
+    limit = max_cost_s if np.isfinite(max_cost_s) else max(3.0 * first, 600.0)
+    if not np.isfinite(limit):
+        limit = np.inf
+    while True:
+        search = search_from(net, q, i, weight="time", limit=limit)
+        cost, via = _facility_costs(index, search.dist)
+        direct = same_piece(net, int(q.geo[i]), float(q.fraction[i]), f.geo, f.fraction)
+        direct[~f.ok] = np.inf
+        use_direct = direct < cost
+        cost = np.where(use_direct, direct, cost)
+        order = np.argsort(cost, kind="stable")[:k]
+        order = order[np.isfinite(cost[order]) & (cost[order] <= limit)]
+        if len(order) == k or not np.isfinite(limit) or limit >= max_cost_s:
+            break
+        limit = limit * 2 if limit * 2 < 86_400 else np.inf
+    order = order[cost[order] <= max_cost_s]
+    facs, durs, dists, routes = [], [], [], []
+    for j in order.tolist():
+        if use_direct[j]:
+            nodes: list[int] = []
+            dist = float(same_piece(net, int(q.geo[i]), float(q.fraction[i]), f.geo[j:j + 1],
+                                    f.fraction[j:j + 1], "length")[0])  # fmt: skip
+        else:
+            nodes = search.path_to(int(via[j]))
+            lead = leave_costs(net, q.take(np.array([i])), "length")
+            first_len = lead.cost_head[0] if nodes[0] == lead.node_head[0] else lead.cost_tail[0]
+            arr = arrive_costs(net, f.take(np.array([j])), "length")
+            last_len = arr.cost_tail[0] if nodes[-1] == arr.node_tail[0] else arr.cost_head[0]
+            dist = float(first_len + path_length(net, nodes) + last_len)
+        facs.append(j)
+        durs.append(float(cost[j]))
+        dists.append(dist)
+        if with_route:
+            routes.append(route_coords(net, int(q.geo[i]), float(q.fraction[i]), nodes,
+                                       int(f.geo[j]), float(f.fraction[j])))  # fmt: skip
+    return facs, durs, dists, routes
+
+
+def nearest(
+    index: FacilityIndex,
+    lon: object,
+    lat: object,
+    *,
+    k: int = 1,
+    max_cost_s: float | None = None,
+    with_route: bool = False,
+    max_snap_m: float = DEFAULT_MAX_SNAP_M,
+    calibration: Calibration | None = None,
+) -> NearestResult:
+    """Nearest ``k`` facilities by travel time for one or many points (vectorised for k=1).
+
+    Parameters
+    ----------
+    index
+        Labels from :func:`build_facility_index`.
+    lon, lat
+        Query points (scalars or 1-d arrays, WGS84 degrees).
+    k
+        Number of facilities per query (>= 1).
+    max_cost_s
+        Ignore facilities farther than this travel time (seconds).
+    with_route
+        Also return each route as a list of ``[lon, lat]``.
+    max_snap_m
+        Queries farther than this from the streets get status ``snap_too_far``.
+    calibration
+        If given, queries outside the network's coverage polygon are answered by a
+        great-circle estimate (status ``estimated``, no route); otherwise they get status
+        ``out_of_coverage``.
+
+    Returns
+    -------
+    NearestResult
+
+    Raises
+    ------
+    InvalidQueryError
+        For ``k < 1`` or a negative ``max_cost_s``.
+    """
+    if k < 1:
+        msg = f"k must be at least 1, got {k}"
+        raise InvalidQueryError(msg)
+    if max_cost_s is not None and max_cost_s < 0:
+        msg = f"max_cost_s must be non-negative, got {max_cost_s}"
+        raise InvalidQueryError(msg)
+    limit = np.inf if max_cost_s is None else float(max_cost_s)
+    net = index.net
+    q_all = snap(net, lon, lat, max_snap_m=max_snap_m)
+    n_q = len(q_all)
+    lon_a = np.atleast_1d(np.asarray(lon, dtype=np.float64))
+    lat_a = np.atleast_1d(np.asarray(lat, dtype=np.float64))
+    status = np.full(n_q, NETWORK, dtype=object)
+    inside = in_coverage(net, lon_a, lat_a)
+    status[~q_all.ok] = SNAP_TOO_FAR
+    status[~inside] = ESTIMATED if calibration is not None else OUT_OF_COVERAGE
+    facility = np.full((n_q, k), -1, dtype=np.int64)
+    duration = np.full((n_q, k), np.nan)
+    distance = np.full((n_q, k), np.nan)
+    routes: list[list[list[list[float]]]] | None = [[] for _ in range(n_q)] if with_route else None
+    todo = np.flatnonzero(status == NETWORK)
+    q = q_all.take(todo)
+    if k == 1 and todo.size:
+        fac, dur, dist, rts = _nearest_k1(index, q, limit, with_route)
+        facility[todo], duration[todo], distance[todo] = fac, dur, dist
+        if routes is not None and rts is not None:
+            for pos, i in enumerate(todo.tolist()):
+                routes[i] = rts[pos]
+    else:
+        for pos, i in enumerate(todo.tolist()):
+            facs, durs, dists, rts = _nearest_one_k(index, q, pos, k, limit, with_route)
+            facility[i, : len(facs)], duration[i, : len(facs)] = facs, durs
+            distance[i, : len(facs)] = dists
+            if routes is not None:
+                routes[i] = rts
+    status[todo[facility[todo, 0] < 0]] = UNREACHABLE
+    est = np.flatnonzero(status == ESTIMATED)
+    if est.size and calibration is not None:
+        ok = index.fac_snap.ok
+        fac_ids = np.flatnonzero(ok)
+        e_fac, e_dist, e_dur = estimate_nearest(
+            calibration, lon_a[est], lat_a[est], index.fac_lon[ok], index.fac_lat[ok], k=k
+        )
+        e_dur = np.where(e_dur <= limit, e_dur, np.nan)
+        keep = np.isfinite(e_dur)
+        facility[est] = np.where(keep, fac_ids[np.maximum(e_fac, 0)], -1)
+        duration[est] = e_dur
+        distance[est] = np.where(keep, e_dist, np.nan)
+        status[est[facility[est, 0] < 0]] = UNREACHABLE
+    snap_d = np.where(status == ESTIMATED, np.nan, q_all.snap_distance_m)
+    return NearestResult(status=status.astype(str), facility=facility, duration_s=duration,
+                         distance_m=distance, snap_distance_m=snap_d, routes=routes)  # fmt: skip
