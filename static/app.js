@@ -16,7 +16,12 @@ import { h } from "./js/dom.js";
 import { FacilityLayers } from "./js/facilities.js";
 import { NearestSearch } from "./js/nearest.js";
 import { DistrictsOverlay, MetroOverlay } from "./js/overlays.js";
-import { renderLayerPanel, renderLayerSelect, renderServiceSelect } from "./js/panel.js";
+import {
+  renderLayerAbout,
+  renderLayerPanel,
+  renderLayerSelect,
+  renderServiceSelect,
+} from "./js/panel.js";
 
 const L = window.L;
 const DESKTOP_QUERY = window.matchMedia("(min-width: 800px)");
@@ -323,6 +328,7 @@ async function main() {
   const renderControls = () => {
     renderLayerSelect(layerSelect, layers, nearest.layerId);
     renderServiceSelect(serviceSelect, layerById.get(nearest.layerId), nearest.service);
+    renderLayerAbout($("layer-about"), layerById.get(nearest.layerId));
   };
   renderControls();
   // The searched layer is shown on the map; a layer shown only because it was searched is
@@ -341,6 +347,7 @@ async function main() {
     nearest.layerId = layerSelect.value;
     nearest.service = null;
     renderServiceSelect(serviceSelect, layerById.get(nearest.layerId), null);
+    renderLayerAbout($("layer-about"), layerById.get(nearest.layerId));
     showSearchedLayer(nearest.layerId);
     rerenderPanel();
     await nearest.refresh({ fit: true });

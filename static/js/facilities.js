@@ -8,9 +8,9 @@ import { markerIcon, popupContent } from "./facility_view.js";
 import { facilityName } from "./format.js";
 
 /** Layers with at most this many records are loaded whole. */
-export const FULL_LOAD_MAX = 800;
+export const FULL_LOAD_MAX = 1500;
 /** Markers fetched per view for bigger layers. */
-export const VIEW_LIMIT = 600;
+export const VIEW_LIMIT = 800;
 const BBOX_PAD = 0.15;
 
 /** A facility record (API fields) from a GeoJSON feature. */

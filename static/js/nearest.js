@@ -149,7 +149,8 @@ export class NearestSearch {
       const bounds = window.L.latLngBounds([target]);
       if (this.location) bounds.extend([this.location.lat, this.location.lon]);
       if (result.route) bounds.extend(this.route.bounds() || bounds);
-      this.map.fitBounds(bounds, { ...this.fitPadding(), maxZoom: 17 });
+      // Without animation, so the popup's auto-pan measures the final view.
+      this.map.fitBounds(bounds, { ...this.fitPadding(), maxZoom: 17, animate: false });
       marker.openPopup();
     }
     this.emit("select", { index, facility: result.facility });

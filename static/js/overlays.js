@@ -128,19 +128,27 @@ export class MetroOverlay {
         renderer: this.renderer,
         pane: "metroPane",
         interactive: false,
-        style: (feature) => ({
-          color: feature.properties?.color || "#666",
-          weight: 3,
-          opacity: 0.85,
-          lineCap: "round",
-          lineJoin: "round",
-        }),
+        style: (feature) => this._lineStyle(feature),
       }).addTo(this.lines);
+      this.map.on("zoomend", () => {
+        this.lines.eachLayer((layer) => layer.setStyle((feature) => this._lineStyle(feature)));
+      });
     }
     if (stations.status === "fulfilled") {
       this.stationData = stations.value.features.filter((f) => f.geometry);
       this._buildStations();
     }
+  }
+
+  _lineStyle(feature) {
+    const zoom = this.map.getZoom();
+    return {
+      color: feature.properties?.color || "#666",
+      weight: zoom <= 11 ? 2 : zoom <= 13 ? 3 : 4,
+      opacity: zoom <= 11 ? 0.6 : 0.8,
+      lineCap: "round",
+      lineJoin: "round",
+    };
   }
 
   _buildStations() {

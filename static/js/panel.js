@@ -128,3 +128,23 @@ export function renderServiceSelect(select, layer, selectedService) {
   replaceChildren(select, any, options);
   select.hidden = services.length === 0;
 }
+
+/** A short card about the searched layer: glyph, name, count, description, demo note. */
+export function renderLayerAbout(el, layer) {
+  if (!layer) {
+    replaceChildren(el);
+    return;
+  }
+  replaceChildren(
+    el,
+    h(
+      "p",
+      { class: "layer-about-title" },
+      layerGlyph(layer, { size: "sm" }),
+      h("span", { text: pick(layer, "name") }),
+      h("span", { class: "layer-count", text: countText(layer.count) }),
+    ),
+    h("p", { class: "layer-about-text", text: pick(layer, "description") }),
+    layer.demo ? h("p", { class: "layer-about-demo" }, demoBadge(), " ", t("badge.demo.title")) : null,
+  );
+}

@@ -74,7 +74,22 @@ def _api_nearest(server: LiveServer, lon: float, lat: float, layer: str) -> dict
         return json.load(answer)
 
 
+def _wait_for_popup(driver: WebDriver) -> Any:
+    """The open popup's content, once its fade-in animation has finished."""
+    WebDriverWait(driver, WAIT_S).until(
+        lambda d: d.execute_script(
+            "const p = document.querySelector('.leaflet-popup');"
+            "return p !== null && getComputedStyle(p).opacity === '1';"
+        )
+    )
+    return driver.find_element(By.CSS_SELECTOR, ".leaflet-popup-content")
+
+
 def _screenshot(driver: WebDriver, artifacts_dir: Path, name: str) -> None:
+    """Save a screenshot once no zoom animation is running."""
+    WebDriverWait(driver, WAIT_S).until(
+        lambda d: d.execute_script("return !document.querySelector('.leaflet-zoom-anim')")
+    )
     path = artifacts_dir / f"{name}.png"
     assert driver.save_screenshot(str(path)), f"could not save {path}"
 
@@ -93,7 +108,7 @@ def test_map_loads_without_console_errors(
     assert len(driver.find_elements(By.CSS_SELECTOR, ".district-label")) == 16
     # The searched layer (relay stations) is drawn as markers, context layers are off.
     markers = driver.find_elements(By.CSS_SELECTOR, ".leaflet-marker-pane .fac-marker")
-    assert 10 <= len(markers) <= 1000
+    assert 10 <= len(markers) <= 1500
     assert driver.execute_script("return window.servicemap.visibleLayers()") == ["relay_station"]
     attribution = driver.find_element(By.CSS_SELECTOR, ".leaflet-control-attribution")
     assert attribution.is_displayed()
@@ -174,10 +189,7 @@ def test_tap_sets_location_and_lists_five_nearest(
     driver.execute_script("window.servicemap.setSheetState('full')")
     _screenshot(driver, artifacts_dir, "map-phone-nearest-list")
     items[0].find_element(By.CSS_SELECTOR, ".result-head").click()
-    WebDriverWait(driver, WAIT_S).until(
-        lambda d: d.find_elements(By.CSS_SELECTOR, ".leaflet-popup-content .fac-popup")
-    )
-    popup = driver.find_element(By.CSS_SELECTOR, ".leaflet-popup-content .fac-popup")
+    popup = _wait_for_popup(driver).find_element(By.CSS_SELECTOR, ".fac-popup")
     assert popup.get_attribute("data-facility-id") == expected_ids[0]
     _screenshot(driver, artifacts_dir, "map-phone-popup")
     assert _console_problems(driver) == []
@@ -237,10 +249,7 @@ def test_facility_text_is_escaped(
     assert first.find_element(By.CSS_SELECTOR, ".fac-name").text == XSS_NAME
     assert XSS_ADDRESS in first.text
     first.find_element(By.CSS_SELECTOR, ".result-head").click()
-    WebDriverWait(driver, WAIT_S).until(
-        lambda d: d.find_elements(By.CSS_SELECTOR, ".leaflet-popup-content .fac-name")
-    )
-    popup_name = driver.find_element(By.CSS_SELECTOR, ".leaflet-popup-content .fac-name")
+    popup_name = _wait_for_popup(driver).find_element(By.CSS_SELECTOR, ".fac-name")
     assert popup_name.text == XSS_NAME
     _screenshot(driver, artifacts_dir, "map-phone-escaped-name")
     assert driver.execute_script("return window.__alerts") == []
@@ -249,7 +258,7 @@ def test_facility_text_is_escaped(
     assert _console_problems(driver) == []
 
 
-def test_desktop_layout_puts_the_list_beside_the_map(
+def test_desktop_layout_and_analysis_hooks(
     desktop_browser: WebDriver, live_server: LiveServer, artifacts_dir: Path
 ) -> None:
     _flush_console(desktop_browser)
@@ -262,4 +271,41 @@ def test_desktop_layout_puts_the_list_beside_the_map(
     assert sheet["x"] + sheet["width"] <= map_rect["x"] + 1
     assert map_rect["width"] > sheet["width"]
     _screenshot(driver, artifacts_dir, "map-desktop-nearest")
+    assert _console_problems(driver) == []
+
+    # The hooks the network engine uses: a route and isochrones drawn on the same page.
+    route = {
+        "type": "LineString",
+        "coordinates": [[121.4706, 31.2346], [121.4730, 31.2330], [121.4760, 31.2335]],
+    }
+    rings = {
+        minutes: {
+            "type": "Feature",
+            "properties": {"minutes": minutes},
+            "geometry": {
+                "type": "Polygon",
+                "coordinates": [
+                    [
+                        [121.4706 - d, 31.2346 - d],
+                        [121.4706 + d, 31.2346 - d],
+                        [121.4706 + d, 31.2346 + d],
+                        [121.4706 - d, 31.2346 + d],
+                        [121.4706 - d, 31.2346 - d],
+                    ]
+                ],
+            },
+        }
+        for minutes, d in ((5, 0.004), (10, 0.008), (15, 0.012))
+    }
+    isochrones = {"type": "FeatureCollection", "features": list(rings.values())}
+    driver.execute_script("window.servicemap.showIsochrones(arguments[0])", isochrones)
+    driver.execute_script("window.servicemap.drawRoute(arguments[0])", route)
+    assert len(driver.find_elements(By.CSS_SELECTOR, ".leaflet-isochrone-pane path")) == 3
+    assert len(driver.find_elements(By.CSS_SELECTOR, ".leaflet-route-pane path.route-line")) == 1
+    driver.execute_script("window.servicemap.drawRoute(arguments[0], {method: 'estimated'})", route)
+    assert driver.find_elements(By.CSS_SELECTOR, ".leaflet-route-pane path.route-estimated")
+    _screenshot(driver, artifacts_dir, "map-desktop-hooks")
+    driver.execute_script("window.servicemap.clearRoute(); window.servicemap.clearIsochrones()")
+    assert driver.find_elements(By.CSS_SELECTOR, ".leaflet-route-pane path") == []
+    assert driver.find_elements(By.CSS_SELECTOR, ".leaflet-isochrone-pane path") == []
     assert _console_problems(driver) == []
