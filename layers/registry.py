@@ -243,6 +243,14 @@ class Registry:
         return _LayerIndex(version, facilities, PointIndex(lon, lat), status_codes, service_bits,
                            time.monotonic())
 
+    def warm_up(self) -> None:
+        """Build every layer's index now (called in the background at start-up)."""
+        try:
+            for layer in LAYERS:
+                self._layer_index(layer)
+        except Exception:  # a failed warm-up only costs the first request its speed
+            logger.exception("warm-up of the facility indexes failed")
+
     def invalidate(self, layer: str | None = None) -> None:
         """Forget cached indexes (all, or one layer's) so the next query rebuilds them."""
         with self._lock:
