@@ -1,0 +1,471 @@
+"""The coverage-gap service: medically underserved workplaces and lunch difficulty.
+
+:class:`GapService` loads the deduplicated workplaces, allocates official employment to
+them (:mod:`geo.coverage.allocation`), builds the walking-time model on the shipped walk
+networks (:mod:`geo.coverage.reach`) and answers
+
+* :meth:`GapService.medical_gaps` -- minutes to the nearest medical resource of the
+  configured layers (default: health points, community health centres, hospitals,
+  clinics), flag, score and rank (:mod:`geo.coverage.medical`);
+* :meth:`GapService.lunch_gaps` -- 2SFCA food supply within a walk (:mod:`geo.coverage.lunch`).
+
+Facility catchments are cached. Before answering, the service compares each layer's store
+version with the one it computed; for a changed layer it diffs the records by id and
+position and applies only the additions and removals (:mod:`geo.coverage.incremental`),
+so an edit in the registry costs well under a second rather than a full rerun.
+
+Only facilities that serve workers (status new, active, upgraded, yellow card) and have a
+position count.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from geo.coverage import lunch as lunch_mod
+from geo.coverage import medical as medical_mod
+from geo.coverage.allocation import Allocation, allocate_workers
+from geo.coverage.errors import InvalidThresholdError
+from geo.coverage.incremental import CatchmentRows, IncrementalNearest, IncrementalTwoStep, Row
+from geo.coverage.reach import METHOD_NAMES, Reach, ReachModel
+from geo.network.csr import Network
+from geo.network.estimate import Calibration
+from layers import shipped
+from layers.catalog import get_layer
+from layers.gaps_data import (
+    Workplaces,
+    load_official_employment,
+    load_walk_networks,
+    load_workplaces,
+    simplified_geometry,
+)
+from layers.schema import Facility
+
+logger = logging.getLogger(__name__)
+
+#: Layers whose facilities count as medical resources by default.
+MEDICAL_LAYERS: tuple[str, ...] = ("health_point", "community_health", "hospital", "clinic")
+FOOD_LAYER = "food"
+#: Search horizon of the medical catchments (minutes); ``max_minutes`` may not exceed it.
+MEDICAL_HORIZON_MINUTES = 90.0
+#: Largest lunch walk accepted (minutes).
+MAX_WALK_MINUTES = 30.0
+#: Extra keys a registry record may carry to override a workplace's workers (职工数).
+OVERRIDE_WORKPLACE_KEY = "workplace_id"
+OVERRIDE_WORKERS_KEY = "workers"
+
+
+class FacilitySource(Protocol):
+    """Where facilities come from: a registry (store-backed) or the shipped files."""
+
+    def version(self, layer: str) -> object:
+        """A value that changes whenever the layer's records change."""
+
+    def facilities(self, layer: str) -> list[Facility]:
+        """The layer's located facilities."""
+
+
+class RegistrySource:
+    """Facilities from a :class:`layers.registry.Registry` (versions from its store)."""
+
+    def __init__(self, registry: object) -> None:
+        self.registry = registry
+
+    def version(self, layer: str) -> object:
+        return self.registry.store.layer_version(layer)  # type: ignore[attr-defined]
+
+    def facilities(self, layer: str) -> list[Facility]:
+        return list(self.registry.located(layer))  # type: ignore[attr-defined]
+
+
+class ShippedSource:
+    """Facilities read once from the shipped files (version never changes)."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = Path(data_dir)
+        self._cache: dict[str, list[Facility]] = {}
+
+    def version(self, layer: str) -> object:
+        return 0
+
+    def facilities(self, layer: str) -> list[Facility]:
+        if layer not in self._cache:
+            self._cache[layer] = [
+                f for f in shipped.iter_facilities(self.data_dir, layer) if f.located
+            ]
+        return self._cache[layer]
+
+
+@dataclass(frozen=True)
+class FacilityRef:
+    """What the answers say about a facility."""
+
+    id: str
+    name: str
+    layer: str
+    lon: float
+    lat: float
+    services: tuple[str, ...]
+
+
+def _ref(f: Facility) -> FacilityRef:
+    return FacilityRef(f.id, f.name, f.layer, float(f.lon or 0.0), float(f.lat or 0.0),
+                       tuple(f.services))  # fmt: skip
+
+
+@dataclass(frozen=True)
+class MedicalResult:
+    """Medical gaps for every workplace (arrays indexed like :attr:`GapService.workplaces`)."""
+
+    max_minutes: float
+    min_workers: float
+    gaps: medical_mod.MedicalGaps
+    nearest: list[FacilityRef | None]
+    method: np.ndarray
+    workers: np.ndarray
+    layers: tuple[str, ...]
+
+    @property
+    def n_flagged(self) -> int:
+        """Number of flagged workplaces."""
+        return int(self.gaps.flagged.sum())
+
+    @property
+    def workers_flagged(self) -> int:
+        """Workers in flagged workplaces."""
+        return int(self.workers[self.gaps.flagged].sum())
+
+
+@dataclass(frozen=True)
+class LunchResult:
+    """Lunch gaps for every workplace."""
+
+    walk_minutes: float
+    min_supply_per_1000: float
+    min_workers: float
+    gaps: lunch_mod.LunchGaps
+    method: np.ndarray
+    workers: np.ndarray
+    worst: lunch_mod.WorstPlaces
+
+    @property
+    def n_flagged(self) -> int:
+        """Number of flagged workplaces."""
+        return int(self.gaps.flagged.sum())
+
+    @property
+    def workers_flagged(self) -> int:
+        """Workers in flagged workplaces."""
+        return int(self.workers[self.gaps.flagged].sum())
+
+
+@dataclass
+class _LayerState:
+    version: object
+    records: dict[str, tuple[float, float, tuple[str, ...]]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class UpdateStats:
+    """What one synchronisation did."""
+
+    added: int
+    removed: int
+    seconds: float
+
+
+class GapService:
+    """Coverage gaps over the deduplicated workplaces, with cached incremental state.
+
+    Parameters
+    ----------
+    source
+        Where facilities come from (:class:`RegistrySource` or :class:`ShippedSource`).
+    data_dir
+        The shipped data directory (workplaces, demand tables, networks).
+    medical_layers
+        Layers counted as medical resources.
+    food_layer
+        The food-outlet layer.
+    overrides
+        Workers per workplace id from registry data (application forms); taken from
+        registry records carrying ``extra.workplace_id`` and ``extra.workers`` as well.
+    networks, calibration
+        Walk networks and estimate calibration (default: the shipped ones).
+    """
+
+    def __init__(
+        self,
+        source: FacilitySource,
+        data_dir: Path = shipped.DEFAULT_DATA_DIR,
+        *,
+        medical_layers: Sequence[str] = MEDICAL_LAYERS,
+        food_layer: str = FOOD_LAYER,
+        overrides: Mapping[str, int] | None = None,
+        networks: Sequence[Network] | None = None,
+        calibration: Calibration | None = None,
+    ) -> None:
+        for layer in (*medical_layers, food_layer):
+            get_layer(layer)
+        self.source = source
+        self.data_dir = Path(data_dir)
+        self.medical_layers = tuple(medical_layers)
+        self.food_layer = food_layer
+        self._overrides = dict(overrides or {})
+        self._networks = None if networks is None else list(networks)
+        self._calibration = calibration
+        self._lock = threading.RLock()
+        self._medical: IncrementalNearest | None = None
+        self._medical_layers_state: dict[str, _LayerState] = {}
+        self._refs: dict[str, FacilityRef] = {}
+        self._lunch: dict[float, IncrementalTwoStep] = {}
+        self._lunch_state: dict[float, _LayerState] = {}
+        self.last_update: UpdateStats | None = None
+
+    # ------------------------------------------------------------------ inputs
+    @cached_property
+    def workplaces(self) -> Workplaces:
+        """The deduplicated workplaces."""
+        return load_workplaces(self.data_dir)
+
+    @cached_property
+    def allocation(self) -> Allocation:
+        """Workers per workplace and the reconciliation with the official totals."""
+        wp = self.workplaces
+        overrides = dict(self._overrides)
+        for layer in self.medical_layers:
+            overrides.update(_overrides_from(self.source.facilities(layer)))
+        values = np.full(len(wp), np.nan)
+        index = {wid: i for i, wid in enumerate(wp.id.tolist())}
+        for wid, workers in overrides.items():
+            if wid in index:
+                values[index[wid]] = float(workers)
+        return allocate_workers(wp.district, wp.subdistrict, wp.floor_area_m2, wp.capacity,
+                                load_official_employment(self.data_dir), values)  # fmt: skip
+
+    @property
+    def workers(self) -> np.ndarray:
+        """Workers per workplace (int64)."""
+        return self.allocation.workers
+
+    @cached_property
+    def reach_model(self) -> ReachModel:
+        """Walking-time model over the workplaces."""
+        if self._networks is None:
+            nets, cal = load_walk_networks(self.data_dir)
+        else:
+            nets, cal = self._networks, self._calibration
+        wp = self.workplaces
+        return ReachModel(wp.lon, wp.lat, wp.geometry, nets, cal or _default_cal())
+
+    @cached_property
+    def geometry_json(self) -> list[dict[str, object]]:
+        """Simplified GeoJSON polygons of the workplaces."""
+        return simplified_geometry(self.workplaces.geometry)
+
+    # ----------------------------------------------------------------- medical
+    def medical_gaps(
+        self,
+        max_minutes: float = medical_mod.DEFAULT_MAX_MINUTES,
+        min_workers: float = medical_mod.DEFAULT_MIN_WORKERS,
+    ) -> MedicalResult:
+        """Medically underserved workplaces.
+
+        Raises
+        ------
+        InvalidThresholdError
+            For negative thresholds or ``max_minutes`` beyond the search horizon.
+        """
+        medical_mod.check_thresholds(max_minutes, min_workers)
+        if max_minutes > MEDICAL_HORIZON_MINUTES:
+            message = (f"max_minutes must be at most {MEDICAL_HORIZON_MINUTES:g} "
+                       f"(the search horizon), got {max_minutes:g}")  # fmt: skip
+            raise InvalidThresholdError(message)
+        with self._lock:
+            state = self._sync_medical()
+            answer = state.answer()
+        workers = self.workers
+        gaps = medical_mod.flag_medical(answer.time_s, workers, max_minutes=max_minutes,
+                                        min_workers=min_workers)  # fmt: skip
+        ids = state.rows.ids
+        nearest = [self._refs.get(ids[s]) if s >= 0 else None for s in answer.facility.tolist()]
+        method = _method_names(answer.method)
+        return MedicalResult(float(max_minutes), float(min_workers), gaps, nearest, method,
+                             workers, self.medical_layers)  # fmt: skip
+
+    def _medical_row(self, refs: Sequence[FacilityRef]) -> list[Row]:
+        lon = np.array([r.lon for r in refs], dtype=float)
+        lat = np.array([r.lat for r in refs], dtype=float)
+        reach = self.reach_model.reach(lon, lat, MEDICAL_HORIZON_MINUTES * 60.0)
+        return _split_rows(reach, len(refs))
+
+    def _sync_medical(self) -> IncrementalNearest:
+        started = time.perf_counter()
+        current = {layer: self.source.version(layer) for layer in self.medical_layers}
+        if self._medical is not None and all(
+            self._medical_layers_state[layer].version == v for layer, v in current.items()
+        ):
+            return self._medical
+        added: list[FacilityRef] = []
+        removed: list[str] = []
+        states: dict[str, _LayerState] = {}
+        for layer in self.medical_layers:
+            old = self._medical_layers_state.get(layer)
+            if old is not None and old.version == current[layer]:
+                states[layer] = old
+                continue
+            records = _records(self.source.facilities(layer))
+            new = _LayerState(current[layer], {k: v[0] for k, v in records.items()})
+            plus, minus = _diff(old.records if old else {}, new.records)
+            added.extend(records[k][1] for k in plus)
+            removed.extend(minus)
+            states[layer] = new
+        self._medical_layers_state = states
+        for ref in added:
+            self._refs[ref.id] = ref
+        if self._medical is None:
+            rows = CatchmentRows(len(self.workplaces))
+            for ref, row in zip(added, self._medical_row(added), strict=True):
+                rows.add(ref.id, ref.lon, ref.lat, row)
+            model = self.reach_model
+            self._medical = IncrementalNearest(rows, model.wp_lon, model.wp_lat,
+                                               model.calibration.crow_speed_mps)  # fmt: skip
+        else:
+            for fid in removed:
+                if fid in self._medical.rows:
+                    self._medical.remove(fid)
+            for ref, row in zip(added, self._medical_row(added), strict=True):
+                self._medical.add(ref.id, ref.lon, ref.lat, row)
+        self.last_update = UpdateStats(len(added), len(removed), time.perf_counter() - started)
+        logger.info("medical catchments: +%d -%d in %.3f s", len(added), len(removed),
+                    self.last_update.seconds)  # fmt: skip
+        return self._medical
+
+    # ------------------------------------------------------------------- lunch
+    def lunch_gaps(
+        self,
+        walk_minutes: float = lunch_mod.DEFAULT_WALK_MINUTES,
+        min_supply_per_1000: float = lunch_mod.DEFAULT_MIN_SUPPLY_PER_1000,
+        min_workers: float = lunch_mod.DEFAULT_MIN_WORKERS,
+    ) -> LunchResult:
+        """Lunch difficulty by 2SFCA within ``walk_minutes`` on foot.
+
+        Raises
+        ------
+        InvalidThresholdError
+            For a walk outside (0, :data:`MAX_WALK_MINUTES`] or negative thresholds.
+        """
+        if not (np.isfinite(walk_minutes) and 0 < walk_minutes <= MAX_WALK_MINUTES):
+            message = (f"walk_minutes must be greater than 0 and at most "
+                       f"{MAX_WALK_MINUTES:g}, got {walk_minutes:g}")  # fmt: skip
+            raise InvalidThresholdError(message)
+        with self._lock:
+            state = self._sync_lunch(float(walk_minutes))
+            answer = state.answer()
+        workers = self.workers
+        gaps = lunch_mod.flag_lunch(answer.supply_per_1000_workers, answer.outlets_reachable,
+                                    workers, min_supply_per_1000=min_supply_per_1000,
+                                    min_workers=min_workers)  # fmt: skip
+        worst = lunch_mod.worst_places(gaps, workers)
+        return LunchResult(float(walk_minutes), float(min_supply_per_1000), float(min_workers),
+                           gaps, self.reach_model.workplace_method, workers, worst)  # fmt: skip
+
+    def _sync_lunch(self, walk_minutes: float) -> IncrementalTwoStep:
+        started = time.perf_counter()
+        version = self.source.version(self.food_layer)
+        old = self._lunch_state.get(walk_minutes)
+        state = self._lunch.get(walk_minutes)
+        if state is not None and old is not None and old.version == version:
+            return state
+        records = _records(self.source.facilities(self.food_layer))
+        new = _LayerState(version, {k: v[0] for k, v in records.items()})
+        plus, minus = _diff(old.records if old else {}, new.records)
+        refs = [records[k][1] for k in plus]
+        rows = _split_rows(self.reach_model.reach(
+            np.array([r.lon for r in refs], dtype=float),
+            np.array([r.lat for r in refs], dtype=float), walk_minutes * 60.0), len(refs))
+        if state is None:
+            store = CatchmentRows(len(self.workplaces))
+            for ref, row in zip(refs, rows, strict=True):
+                store.add(ref.id, ref.lon, ref.lat, row, lunch_mod.outlet_weight(ref.services))
+            state = IncrementalTwoStep(store, self.workers)
+        else:
+            for fid in minus:
+                if fid in state.rows:
+                    state.remove(fid)
+            for ref, row in zip(refs, rows, strict=True):
+                state.add(ref.id, ref.lon, ref.lat, row, lunch_mod.outlet_weight(ref.services))
+        self._lunch[walk_minutes] = state
+        self._lunch_state[walk_minutes] = new
+        self.last_update = UpdateStats(len(refs), len(minus), time.perf_counter() - started)
+        return state
+
+    # ------------------------------------------------------------- direct edits
+    def warm(self) -> None:
+        """Compute the default answers now (a server calls this in the background)."""
+        self.medical_gaps()
+        self.lunch_gaps()
+
+
+def _default_cal() -> Calibration:
+    from layers.gaps_data import DEFAULT_CALIBRATION
+
+    return DEFAULT_CALIBRATION
+
+
+def _records(
+    facilities: Iterable[Facility],
+) -> dict[str, tuple[tuple[float, float, tuple[str, ...]], FacilityRef]]:
+    """Serving, located facilities by id: (fingerprint, reference)."""
+    out = {}
+    for f in facilities:
+        if f.located and f.serving:
+            ref = _ref(f)
+            out[f.id] = ((ref.lon, ref.lat, ref.services), ref)
+    return out
+
+
+def _diff(
+    old: Mapping[str, tuple[float, float, tuple[str, ...]]],
+    new: Mapping[str, tuple[float, float, tuple[str, ...]]],
+) -> tuple[list[str], list[str]]:
+    """Ids to add (new or changed) and to remove (gone or changed), sorted."""
+    plus = sorted(k for k, v in new.items() if old.get(k) != v)
+    minus = sorted(k for k, v in old.items() if new.get(k) != v)
+    return plus, minus
+
+
+def _split_rows(reach: Reach, n_facilities: int) -> list[Row]:
+    """One :class:`Row` per facility from a batch reach (sorted by facility)."""
+    bounds = np.searchsorted(reach.facility, np.arange(n_facilities + 1))
+    return [
+        Row(reach.workplace[a:b], reach.time_s[a:b], reach.method[a:b])
+        for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True)
+    ]
+
+
+def _method_names(codes: np.ndarray) -> np.ndarray:
+    names = np.array([*METHOD_NAMES, "estimated"], dtype=object)
+    out = np.full(codes.shape[0], "unreachable", dtype=object)
+    ok = codes >= 0
+    out[ok] = names[codes[ok]]
+    return out
+
+
+def _overrides_from(facilities: Iterable[Facility]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for f in facilities:
+        wid = f.extra.get(OVERRIDE_WORKPLACE_KEY)
+        workers = f.extra.get(OVERRIDE_WORKERS_KEY)
+        if isinstance(wid, str) and isinstance(workers, int | float) and workers >= 0:
+            out[wid] = int(workers)
+    return out

@@ -1,0 +1,189 @@
+"""Inputs of the coverage-gap analysis read from a shipped data directory.
+
+* the workplaces (``workplaces/workplaces.parquet``), deduplicated: buildings inside a
+  park are attached to it and left out (:func:`load_workplaces`);
+* the official employment figures (``demand/*.csv``) in the form the allocation needs
+  (:func:`load_official_employment`);
+* the walk networks shipped in ``networks/`` and the calibration of their estimate
+  (:func:`load_walk_networks`).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import shapely
+
+from geo.coverage.allocation import (
+    ELSEWHERE_SECTIONS,
+    OfficialEmployment,
+    attach_buildings_to_parks,
+    capacity_workers,
+    floor_area_proxy,
+)
+from geo.network.csr import Network, load_network
+from geo.network.estimate import Calibration, network_calibration
+from layers.shipped import DEMAND_DIR, WORKPLACES_PATH, ShippedDataError
+
+logger = logging.getLogger(__name__)
+
+NETWORKS_DIR = "networks"
+DISTRICT_CSV = "district_employment_2023.csv"
+INDUSTRY_CSV = "district_industry_employment_2023.csv"
+SUBDISTRICT_CSV = "subdistrict_employment_2023_central.csv"
+#: Estimate used when no shipped walk network carries a calibration: detour 1.25 and a
+#: crow-fly speed of 1.2 m/s / 1.25 (walking speed over the detour factor).
+DEFAULT_CALIBRATION = Calibration(
+    network="default", profile="walk", detour_median=1.25, detour_p90=1.45,
+    crow_speed_mps=0.96, n_pairs=0, seed=0, min_distance_m=0.0,
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Workplaces:
+    """Deduplicated workplaces (parks, and buildings outside every park), in file order.
+
+    All attributes are ``(N,)`` arrays; ``geometry`` holds shapely polygons (WGS84),
+    ``floor_area_m2`` the floor-area proxy, ``capacity`` the most workers it can hold and
+    ``attached_buildings`` the number of buildings attached to each park.
+    """
+
+    id: np.ndarray
+    kind: np.ndarray
+    category: np.ndarray
+    name: np.ndarray
+    district: np.ndarray
+    subdistrict: np.ndarray
+    area_m2: np.ndarray
+    levels: np.ndarray
+    lon: np.ndarray
+    lat: np.ndarray
+    geometry: np.ndarray
+    floor_area_m2: np.ndarray
+    capacity: np.ndarray
+    attached_buildings: np.ndarray
+    n_buildings_attached: int
+
+    def __len__(self) -> int:
+        return int(self.id.shape[0])
+
+
+def _text(values: object) -> np.ndarray:
+    return np.array([None if v is None or v != v else str(v) for v in values], dtype=object)
+
+
+def load_workplaces(data_dir: Path) -> Workplaces:
+    """Read and deduplicate the shipped workplaces.
+
+    Raises
+    ------
+    ShippedDataError
+        When the GeoParquet file is missing.
+    """
+    import geopandas as gpd
+
+    path = Path(data_dir) / WORKPLACES_PATH
+    if not path.exists():
+        message = f"workplaces are not shipped (missing {WORKPLACES_PATH}); run `servicemap data build`"
+        raise ShippedDataError(message)
+    frame = gpd.read_parquet(path)
+    is_park = (frame["kind"] == "park").to_numpy()
+    parks = np.flatnonzero(is_park)
+    buildings = np.flatnonzero(~is_park)
+    geometry = frame.geometry.to_numpy()
+    lon, lat = frame["lon"].to_numpy(float), frame["lat"].to_numpy(float)
+    park_of = attach_buildings_to_parks(geometry[parks], lon[buildings], lat[buildings])
+    keep = np.sort(np.r_[parks, buildings[park_of < 0]])
+    attached = np.zeros(len(frame), dtype=np.int64)
+    np.add.at(attached, parks[park_of[park_of >= 0]], 1)
+    sub = frame.iloc[keep]
+    levels = sub["levels"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    kind = sub["kind"].to_numpy(dtype=object)
+    category = sub["category"].to_numpy(dtype=object)
+    area = sub["area_m2"].to_numpy(dtype=float)
+    floor = floor_area_proxy(kind, category, area, levels)
+    logger.info("workplaces: %d parks, %d buildings (%d attached to parks)", parks.size,
+                buildings.size, int((park_of >= 0).sum()))  # fmt: skip
+    return Workplaces(
+        id=sub["id"].to_numpy(dtype=str), kind=kind, category=category,
+        name=_text(sub["name"]), district=_text(sub["district"]),
+        subdistrict=_text(sub["subdistrict"]), area_m2=area, levels=levels,
+        lon=lon[keep], lat=lat[keep], geometry=geometry[keep], floor_area_m2=floor,
+        capacity=capacity_workers(category, floor), attached_buildings=attached[keep],
+        n_buildings_attached=int((park_of >= 0).sum()),
+    )  # fmt: skip
+
+
+def _read_csv(path: Path) -> list[dict[str, str]]:
+    if not path.exists():
+        message = f"official employment table {path.name} is not shipped; run `servicemap data build`"
+        raise ShippedDataError(message)
+    with path.open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def load_official_employment(data_dir: Path) -> OfficialEmployment:
+    """Official 2023 employment per district and central subdistrict (see ``data/SOURCES.md``).
+
+    Sector figures come from the industry table (sections :data:`ELSEWHERE_SECTIONS`);
+    subdistrict units of type ``functional_zone`` have no polygon and form the district-wide
+    part.
+    """
+    demand = Path(data_dir) / DEMAND_DIR
+    totals = {r["district"]: int(r["employment"]) for r in _read_csv(demand / DISTRICT_CSV)}
+    sector: dict[str, int] = defaultdict(int)
+    industry = demand / INDUSTRY_CSV
+    if industry.exists():
+        for r in _read_csv(industry):
+            if r["industry_code"] in ELSEWHERE_SECTIONS:
+                sector[r["district"]] += int(r["employment"])
+    units: dict[tuple[str, str], int] = {}
+    wide: dict[str, int] = defaultdict(int)
+    subdistricts = demand / SUBDISTRICT_CSV
+    if subdistricts.exists():
+        for r in _read_csv(subdistricts):
+            if r["control_type"] == "functional_zone":
+                wide[r["district"]] += int(r["employment"])
+            else:
+                units[(r["district"], r["name"])] = int(r["employment"])
+        for d in {d for d, _ in units}:
+            wide.setdefault(d, 0)
+    return OfficialEmployment(totals, dict(sector), units, dict(wide))
+
+
+def load_walk_networks(data_dir: Path) -> tuple[list[Network], Calibration]:
+    """The walk networks in ``networks/`` (profile ``walk``) and the estimate calibration.
+
+    The calibration is that of the largest walk network carrying one, else
+    :data:`DEFAULT_CALIBRATION`.
+    """
+    folder = Path(data_dir) / NETWORKS_DIR
+    nets: list[Network] = []
+    if folder.is_dir():
+        for sub in sorted(p for p in folder.iterdir() if (p / "meta.json").exists()):
+            meta = json.loads((sub / "meta.json").read_text(encoding="utf-8"))
+            if meta.get("profile") == "walk":
+                nets.append(load_network(sub))
+    calibrated = [(n.n_nodes, n) for n in nets if network_calibration(n) is not None]
+    if calibrated:
+        best = max(calibrated, key=lambda item: item[0])[1]
+        calibration = network_calibration(best)
+        assert calibration is not None
+    else:
+        calibration = DEFAULT_CALIBRATION
+    if not nets:
+        logger.warning("no walk network in %s: every walking time is an estimate", folder)
+    return nets, calibration
+
+
+def simplified_geometry(geometry: np.ndarray, tolerance_deg: float = 3e-5) -> list[dict[str, object]]:
+    """GeoJSON geometry dicts of the polygons, simplified (about 3 m) and rounded to 1e-6°."""
+    simple = shapely.simplify(geometry, tolerance_deg, preserve_topology=True)
+    simple = shapely.set_precision(simple, 1e-6)
+    return [shapely.geometry.mapping(g) for g in simple]
