@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.staticfiles import StaticFiles
 
 from api.errors import install_error_handlers
-from api.routers import facilities, geography, layers, meta, nearest
+from api.routers import facilities, gaps, geography, layers, meta, nearest
 from api.settings import Settings
 from layers.registry import Registry
 from layers.store import open_store
@@ -38,6 +40,8 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        # build the per-layer indexes in the background so the first requests are fast
+        threading.Thread(target=registry.warm_up, name="warm-up", daemon=True).start()
         yield
         registry.store.close()
 
@@ -51,7 +55,8 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     app.state.settings = settings
     app.state.registry = registry
     install_error_handlers(app)
-    for module in (meta, layers, facilities, geography, nearest):
+    app.add_middleware(GZipMiddleware, minimum_size=2048)
+    for module in (meta, layers, facilities, geography, nearest, gaps):
         app.include_router(module.router)
     if settings.static_dir.is_dir():
         app.mount("/", StaticFiles(directory=settings.static_dir, html=True), name="static")

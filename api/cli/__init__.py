@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 
 #: Sub-command modules, each with ``register(subparsers)`` that sets ``func``.
-_COMMAND_MODULES = ("serve", "layers_cmd", "data", "network", "plan", "route")
+_COMMAND_MODULES = ("serve", "layers_cmd", "data", "network", "plan", "route", "gaps")
 
 
 def build_parser() -> argparse.ArgumentParser:
