@@ -75,6 +75,8 @@ class FacilityIndex:
     length_m: np.ndarray
     facility: np.ndarray
     next_node: np.ndarray
+    fac_by_geo: np.ndarray  # usable facilities sorted by piece id
+    fac_geo_sorted: np.ndarray  # their piece ids
 
     @property
     def n_facilities(self) -> int:
@@ -182,10 +184,11 @@ def build_facility_index(
     while (jump[:n] != n).any():
         acc = acc + acc[jump]
         jump = jump[jump]
+    by_geo = ok[np.argsort(fac.geo[ok], kind="stable")]
     return FacilityIndex(
         net=net, fac_lon=fac_lon, fac_lat=fac_lat, fac_snap=fac, cost_s=cost,
         length_m=np.where(np.isfinite(cost), acc[:n], np.inf), facility=facility,
-        next_node=next_node,
+        next_node=next_node, fac_by_geo=by_geo, fac_geo_sorted=fac.geo[by_geo],
     )  # fmt: skip
 
 
@@ -208,9 +211,7 @@ def _same_piece_pairs(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """All (query, facility) pairs on the same piece with their direct time and length."""
     net, f = index.net, index.fac_snap
-    ok = np.flatnonzero(f.ok)
-    order = ok[np.argsort(f.geo[ok], kind="stable")]
-    geo_sorted = f.geo[order]
+    order, geo_sorted = index.fac_by_geo, index.fac_geo_sorted
     lo = np.searchsorted(geo_sorted, q.geo, side="left")
     hi = np.searchsorted(geo_sorted, q.geo, side="right")
     count = hi - lo
