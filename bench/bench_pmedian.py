@@ -127,9 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING)
     if args.generate:
-        indices = (
-            [int(x) for x in args.only.split(",")] if args.only else list(range(1, 41))
-        )
+        indices = [int(x) for x in args.only.split(",")] if args.only else list(range(1, 41))
         instances = generated_instances(indices, args.seed)
         use_spopt = args.spopt
     else:

@@ -41,9 +41,7 @@ def test_cost_matrix_models(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     base = ["--cost-matrix", str(tmp_path / "cost.csv"), "--weights", str(tmp_path / "w.csv")]
     code, out = _run([*base, "--p", "2", "--json"], capsys)
     assert code == 0
-    expected = min(
-        2 * cost[:, [a, b]].min(axis=1).sum() for a in range(6) for b in range(a + 1, 6)
-    )
+    expected = min(2 * cost[:, [a, b]].min(axis=1).sum() for a in range(6) for b in range(a + 1, 6))
     assert out["objective"] == expected
     code, out = _run([*base, "--model", "mclp", "--p", "1", "--cutoff", "10", "--json"], capsys)
     assert code == 0
