@@ -1,0 +1,414 @@
+"""A cooperative portfolio of PyVRP iterated-local-search runs on several processes.
+
+Each worker process runs PyVRP's iterated local search (its ``LocalSearch`` operators,
+``PenaltyManager`` and late-acceptance hill climbing — the loop of
+``pyvrp.IteratedLocalSearch.run``, reproduced here so that it can exchange solutions) with
+its own seed and its own parameter variant. The workers share the best feasible solution
+found so far through shared memory:
+
+* every ``sync_s`` seconds a worker publishes its best solution if it beats the shared one;
+* a worker whose own best is worse than the shared best by more than a relative margin
+  adopts the shared best as its current and best solution (a warm restart), keeping its
+  own random stream, so the workers keep exploring different neighbourhoods of the best
+  solution.
+
+The parent process only waits, reports progress (the shared best cost is readable at any
+moment) and, at the deadline, collects the workers' final bests and returns the cheapest.
+Everything is bounded by one wall-clock deadline that includes process start-up.
+
+With ``max_iterations`` instead of a time limit and one worker the search is fully
+reproducible for a given seed; with several workers and a wall-clock limit the result
+depends on timing (the seeds are still fixed).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import multiprocessing as mp
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+logger = logging.getLogger(__name__)
+
+#: Margin by which the shared best must beat a worker's best before it is adopted.
+ADOPT_MARGIN = 1e-4
+
+
+@dataclass(frozen=True)
+class SearchVariant:
+    """PyVRP search parameters of one portfolio member.
+
+    Attributes
+    ----------
+    num_neighbours
+        Size of the granular neighbourhood (PyVRP default 50).
+    history_length
+        Late-acceptance history length (PyVRP default 300).
+    max_perturbations
+        Upper bound on the random perturbations per iteration (PyVRP default 25).
+    weight_wait_time
+        Weight of waiting time in the neighbourhood proximity (PyVRP default 0.2).
+    """
+
+    num_neighbours: int = 50
+    history_length: int = 300
+    max_perturbations: int = 25
+    weight_wait_time: float = 0.2
+
+
+#: The default portfolio: PyVRP's defaults, and a more intensifying variant.
+DEFAULT_VARIANTS: tuple[SearchVariant, ...] = (
+    SearchVariant(),
+    SearchVariant(),
+)
+
+
+@dataclass
+class PortfolioResult:
+    """Outcome of :func:`solve_portfolio`.
+
+    Attributes
+    ----------
+    solution
+        The best PyVRP ``Solution`` found (feasible when any feasible one was found).
+    cost
+        Its PyVRP objective (integer, scaled).
+    iterations
+        Iterations summed over all workers.
+    seed
+        The base seed.
+    runtime_s
+        Wall-clock time spent.
+    worker_costs
+        Final best cost of each worker (``None`` if the worker failed).
+    """
+
+    solution: object
+    cost: int
+    iterations: int
+    seed: int
+    runtime_s: float
+    worker_costs: list[int | None]
+
+
+def _encode(solution: object) -> list[int]:
+    out = [0]
+    for route in solution.routes():  # type: ignore[attr-defined]
+        visits = [a.idx for a in route if a.is_client()]
+        if visits:
+            out[0] += 1
+            out += [int(route.vehicle_type()), len(visits), *visits]
+    return out
+
+
+def _decode(data: object, code: list[int]) -> object:
+    import pyvrp
+
+    routes = []
+    pos = 1
+    for _ in range(code[0]):
+        vt, n = code[pos], code[pos + 1]
+        routes.append(pyvrp.Route(data, code[pos + 2 : pos + 2 + n], vt))  # type: ignore[arg-type]
+        pos += 2 + n
+    return pyvrp.Solution(data, routes)  # type: ignore[arg-type]
+
+
+class _Shared:
+    """Best-so-far shared between processes: cost, solution code and a lock."""
+
+    def __init__(self, ctx: object, n_clients: int) -> None:
+        self.size = 1 + 3 * n_clients + 8
+        self.lock = ctx.Lock()  # type: ignore[attr-defined]
+        self.cost = ctx.Value("q", -1, lock=False)  # type: ignore[attr-defined]
+        self.code = ctx.Array("q", self.size, lock=False)  # type: ignore[attr-defined]
+
+    def publish(self, cost: int, code: list[int]) -> bool:
+        if len(code) > self.size:
+            return False
+        with self.lock:
+            if self.cost.value == -1 or cost < self.cost.value:
+                self.cost.value = cost
+                self.code[: len(code)] = code
+                return True
+        return False
+
+    def read(self) -> tuple[int, list[int] | None]:
+        with self.lock:
+            cost = int(self.cost.value)
+            if cost == -1:
+                return cost, None
+            n = int(self.code[0])
+            pos = 1
+            for _ in range(n):
+                pos += 2 + int(self.code[pos + 1])
+            return cost, list(self.code[:pos])
+
+
+def _make_search(data: object, variant: SearchVariant, seed: int) -> tuple:
+    from pyvrp import PenaltyManager, RandomNumberGenerator, SolveParams
+    from pyvrp.search import (
+        LocalSearch,
+        NeighbourhoodParams,
+        PerturbationManager,
+        PerturbationParams,
+        compute_neighbours,
+    )
+
+    params = SolveParams()
+    rng = RandomNumberGenerator(seed=seed)
+    n_clients = data.num_clients  # type: ignore[attr-defined]
+    nb = NeighbourhoodParams(
+        weight_wait_time=variant.weight_wait_time,
+        num_neighbours=max(1, min(variant.num_neighbours, n_clients - 1)),
+    )
+    neighbours = compute_neighbours(data, nb)  # type: ignore[arg-type]
+    perturbation = PerturbationManager(
+        PerturbationParams(1, max(1, min(variant.max_perturbations, n_clients)))
+    )
+    ls = LocalSearch(data, rng, neighbours, perturbation)  # type: ignore[arg-type]
+    for op in params.operators:
+        if op.supports(data):
+            ls.add_operator(op(data))
+    pm = PenaltyManager(params.penalty.midpoint_penalties(data), params.penalty)  # type: ignore[arg-type]
+    return rng, ls, pm
+
+
+def run_search(
+    data: object,
+    variant: SearchVariant,
+    seed: int,
+    deadline: float,
+    max_iterations: int | None = None,
+    initial_code: list[int] | None = None,
+    shared: _Shared | None = None,
+    sync_s: float = 0.5,
+) -> tuple[object, int, int]:
+    """Run one iterated local search until ``deadline`` (``time.monotonic``) or iterations.
+
+    Returns
+    -------
+    tuple
+        ``(best PyVRP solution, its cost, iterations)``.
+    """
+    from pyvrp import Solution
+    from pyvrp.RingBuffer import RingBuffer
+
+    rng, ls, pm = _make_search(data, variant, seed)
+    if initial_code is not None:
+        init = _decode(data, initial_code)
+    else:
+        init = ls(Solution.make_random(data, rng), pm.max_cost_evaluator(), exhaustive=True)  # type: ignore[arg-type]
+
+    history: RingBuffer = RingBuffer(variant.history_length)
+    best = curr = init
+    cost_eval = pm.cost_evaluator()
+    init_cost_ref = init
+    iters = 0
+    next_sync = time.monotonic() + sync_s
+    while True:
+        if max_iterations is not None and iters >= max_iterations:
+            break
+        if time.monotonic() >= deadline:
+            break
+        iters += 1
+        cost_eval = pm.cost_evaluator()
+        cand = ls(curr, cost_eval, exhaustive=False)
+        pm.register(cand)
+        if cost_eval.cost(cand) < cost_eval.cost(best):
+            best = cand
+            cand = ls(cand, cost_eval, exhaustive=True)
+            if cand.is_feasible():
+                best = cand
+
+        cand_cost = cost_eval.penalised_cost(cand)
+        curr_cost = cost_eval.penalised_cost(curr)
+        late = history.peek()
+        late_cost = cost_eval.penalised_cost(late if late is not None else init_cost_ref)
+        if cand_cost < late_cost or cand_cost < curr_cost:
+            curr = cand
+            curr_cost = cand_cost
+        if curr_cost < late_cost or late is None:
+            history.append(curr)
+        else:
+            history.skip()
+
+        if shared is not None and time.monotonic() >= next_sync:
+            next_sync = time.monotonic() + sync_s
+            own = cost_eval.cost(best)
+            if best.is_feasible():
+                shared.publish(int(own), _encode(best))
+            shared_cost, code = shared.read()
+            if code is not None and shared_cost < own * (1 - ADOPT_MARGIN):
+                best = curr = _decode(data, code)
+                history.clear()
+    final_cost = int(pm.cost_evaluator().cost(best))
+    return best, final_cost, iters
+
+
+def _worker_main(
+    data: object,
+    variant: SearchVariant,
+    seed: int,
+    deadline: float,
+    max_iterations: int | None,
+    shared: _Shared,
+    sync_s: float,
+    conn: object,
+) -> None:  # pragma: no cover - runs in a child process
+    try:
+        best, cost, iters = run_search(
+            data, variant, seed, deadline, max_iterations, None, shared, sync_s
+        )
+        if best.is_feasible():  # type: ignore[attr-defined]
+            shared.publish(cost, _encode(best))
+        conn.send((cost, _encode(best), iters))  # type: ignore[attr-defined]
+    except Exception as exc:  # report, never hang the parent
+        conn.send(("error", repr(exc), 0))  # type: ignore[attr-defined]
+    finally:
+        conn.close()  # type: ignore[attr-defined]
+
+
+def _context() -> object:
+    methods = mp.get_all_start_methods()
+    return mp.get_context("fork" if "fork" in methods else "spawn")
+
+
+def default_workers() -> int:
+    """Worker processes to use: the CPUs available to this process, at most 2."""
+    try:
+        n_cpu = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        n_cpu = os.cpu_count() or 1
+    return max(1, min(2, n_cpu))
+
+
+def solve_portfolio(
+    data: object,
+    time_limit_s: float = 10.0,
+    seed: int = 0,
+    n_workers: int | None = None,
+    variants: tuple[SearchVariant, ...] = DEFAULT_VARIANTS,
+    max_iterations: int | None = None,
+    sync_s: float = 0.5,
+    on_progress: Callable[[float, int], None] | None = None,
+) -> PortfolioResult:
+    """Solve PyVRP ``data`` with a portfolio of cooperating search processes.
+
+    Parameters
+    ----------
+    data
+        A ``pyvrp.ProblemData``.
+    time_limit_s
+        Wall-clock budget in seconds, start-up and collection included.
+    seed
+        Base seed; worker ``i`` uses ``seed + 1009 * i``.
+    n_workers
+        Number of processes; ``None`` uses :func:`default_workers`. With 1 the search
+        runs in this process.
+    variants
+        Parameter variants, assigned to workers round-robin.
+    max_iterations
+        Optional iteration cap per worker (for reproducible runs).
+    sync_s
+        Seconds between exchanges of the best solution.
+    on_progress
+        Called about every 0.25 s with ``(elapsed_s, best_cost)`` (cost -1 when no
+        feasible solution is known yet).
+
+    Returns
+    -------
+    PortfolioResult
+        The best solution found.
+    """
+    start = time.monotonic()
+    margin_s = min(0.25, 0.05 * time_limit_s)
+    deadline = start + max(0.05, time_limit_s - margin_s)
+    n_workers = default_workers() if n_workers is None else max(1, n_workers)
+    seeds = [seed + 1009 * i for i in range(n_workers)]
+
+    if n_workers == 1:
+        best, cost, iters = run_search(data, variants[0], seeds[0], deadline, max_iterations)
+        return PortfolioResult(best, cost, iters, seed, time.monotonic() - start, [cost])
+
+    ctx = _context()
+    shared = _Shared(ctx, data.num_clients)  # type: ignore[attr-defined]
+    procs = []
+    conns = []
+    for i in range(n_workers):
+        parent_conn, child_conn = ctx.Pipe(duplex=False)  # type: ignore[attr-defined]
+        proc = ctx.Process(  # type: ignore[attr-defined]
+            target=_worker_main,
+            args=(
+                data,
+                variants[i % len(variants)],
+                seeds[i],
+                deadline,
+                max_iterations,
+                shared,
+                sync_s,
+                child_conn,
+            ),
+            daemon=True,
+        )
+        proc.start()
+        child_conn.close()
+        procs.append(proc)
+        conns.append(parent_conn)
+
+    results: list[tuple | None] = [None] * n_workers
+    pending = set(range(n_workers))
+    hard_stop = deadline + max(5.0, time_limit_s)
+    while pending and time.monotonic() < hard_stop:
+        for i in list(pending):
+            if conns[i].poll(0.05):
+                try:
+                    results[i] = conns[i].recv()
+                except EOFError:
+                    results[i] = None
+                pending.discard(i)
+        if on_progress is not None:
+            on_progress(time.monotonic() - start, shared.read()[0])
+    for proc in procs:
+        proc.join(timeout=1.0)
+        if proc.is_alive():
+            proc.terminate()
+            with contextlib.suppress(Exception):
+                proc.join(timeout=1.0)
+
+    best_sol = None
+    best_cost: int | None = None
+    worker_costs: list[int | None] = []
+    total_iters = 0
+    for i, res in enumerate(results):
+        if res is None or res[0] == "error":
+            logger.warning("portfolio worker %d failed: %s", i, None if res is None else res[1])
+            worker_costs.append(None)
+            continue
+        cost, code, iters = res
+        total_iters += iters
+        worker_costs.append(cost)
+        sol = _decode(data, code)
+        if best_cost is None or (sol.is_feasible(), -cost) > (  # type: ignore[attr-defined]
+            best_sol.is_feasible(),  # type: ignore[attr-defined]
+            -best_cost,
+        ):
+            best_sol, best_cost = sol, cost
+    shared_cost, shared_code = shared.read()
+    if shared_code is not None and (
+        best_sol is None
+        or not best_sol.is_feasible()  # type: ignore[attr-defined]
+        or shared_cost < (best_cost or 0)
+    ):
+        best_sol, best_cost = _decode(data, shared_code), shared_cost
+    if best_sol is None:  # every worker failed: fall back to a short in-process search
+        logger.warning("all portfolio workers failed; searching in-process")
+        best_sol, best_cost, total_iters = run_search(
+            data, variants[0], seeds[0], time.monotonic() + max(0.5, margin_s), max_iterations
+        )
+    logger.debug("portfolio: costs %s, %d iterations", worker_costs, total_iters)
+    return PortfolioResult(
+        best_sol, int(best_cost or 0), total_iters, seed, time.monotonic() - start, worker_costs
+    )
