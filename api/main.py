@@ -12,8 +12,9 @@ from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.staticfiles import StaticFiles
 
 from api.errors import install_error_handlers
-from api.routers import facilities, gaps, geography, layers, meta, nearest
+from api.routers import facilities, gaps, geography, layers, meta, nearest, network
 from api.settings import Settings
+from layers.networks import NetworkService
 from layers.registry import Registry
 from layers.store import open_store
 
@@ -32,18 +33,28 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         ``settings.database_url`` and seeded from the shipped data.
     """
     settings = settings or Settings()
+    owns_registry = registry is None
     if registry is None:
         settings.state_dir.mkdir(parents=True, exist_ok=True)
         registry = Registry(open_store(settings.resolved_database_url()), settings.data_dir)
         if settings.seed_on_start:
             registry.seed_from_shipped()
 
+    networks = NetworkService(registry, settings.data_dir / "networks", settings.max_snap_m)
+
+    def _warm_up() -> None:
+        registry.warm_up()
+        networks.warm_up()
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         # build the per-layer indexes in the background so the first requests are fast
-        threading.Thread(target=registry.warm_up, name="warm-up", daemon=True).start()
+        warm = threading.Thread(target=_warm_up, name="warm-up", daemon=True)
+        warm.start()
         yield
-        registry.store.close()
+        warm.join(timeout=60)
+        if owns_registry:
+            registry.store.close()
 
     app = FastAPI(
         title="servicemap",
@@ -54,9 +65,10 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     )
     app.state.settings = settings
     app.state.registry = registry
+    app.state.networks = networks
     install_error_handlers(app)
     app.add_middleware(GZipMiddleware, minimum_size=2048)
-    for module in (meta, layers, facilities, geography, nearest, gaps):
+    for module in (meta, layers, facilities, geography, nearest, network, gaps):
         app.include_router(module.router)
     if settings.static_dir.is_dir():
         app.mount("/", StaticFiles(directory=settings.static_dir, html=True), name="static")

@@ -153,6 +153,23 @@ class Registry:
         """The located facilities of a layer, in index order (cached)."""
         return self._layer_index(layer).facilities
 
+    def serving(self, layer: str, service: str | None = None) -> tuple[int, list[Facility]]:
+        """The located, serving facilities of a layer (optionally offering ``service``).
+
+        Returns
+        -------
+        version, facilities
+            ``version`` changes whenever the layer does (a cache key for derived indexes).
+        """
+        cached = self._layer_index(layer)
+        keep = _SERVING_MASK[cached.status_codes]
+        if service is not None:
+            services = LAYERS[layer].services
+            if service not in services:
+                return cached.version, []
+            keep &= (cached.service_bits & (np.int64(1) << np.int64(services.index(service)))) != 0
+        return cached.version, [cached.facilities[int(i)] for i in np.flatnonzero(keep)]
+
     def nearest(
         self,
         lon: float,

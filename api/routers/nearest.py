@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from api.deps import RegistryDep
@@ -23,6 +23,7 @@ router = APIRouter(prefix="/api/v1", tags=["nearest"])
     summary="The nearest facilities of a layer",
 )
 def nearest(
+    request: Request,
     registry: RegistryDep,
     lon: Annotated[float, Query(description="Longitude in `crs`", allow_inf_nan=True)],
     lat: Annotated[float, Query(description="Latitude in `crs`", allow_inf_nan=True)],
@@ -38,10 +39,27 @@ def nearest(
         str | None,
         Query(description="Only facilities open at this ISO 8601 time (default zone Asia/Shanghai)"),
     ] = None,
+    profile: Annotated[
+        Literal["walk", "drive", "straight"],
+        Query(description="walk or drive on the road network, or straight (great-circle)"),
+    ] = "walk",
+    max_minutes: Annotated[
+        float | None, Query(gt=0, le=600, description="Only facilities within this travel time")
+    ] = None,
+    route: Annotated[bool, Query(description="Include each route as a GeoJSON LineString")] = True,
 ) -> JSONResponse:
     """The `k` nearest serving facilities (status new, active, upgraded or yellow card) of
-    `layer` to the point, ordered by distance. The point may be given in WGS84, GCJ-02 or
-    BD-09; the answer echoes it converted to WGS84. Distances are great-circle metres
+    `layer` to the point, ordered by travel time. The point may be given in WGS84, GCJ-02 or
+    BD-09; the answer echoes it converted to WGS84.
+
+    With `profile=walk` (default) or `drive`, a point inside the profile's network coverage
+    (`/api/v1/networks`) is snapped to the nearest street (`snap_distance_m`; refused with
+    422 beyond the limit) and each result carries the network `distance_m`, `duration_s`
+    (walking 1.2 m/s; driving by road class) and the `route`, with `method: network`.
+    Outside coverage, and for facilities off the network, results are estimates
+    (great-circle × the network's calibrated detour factor), `method: estimated`, with no
+    route. When nothing can be reached (e.g. across the river on foot) `status` is
+    `unreachable` and `results` is empty. `profile=straight` gives great-circle distances
     (`method: straight_line`). Facilities whose position is unknown are never returned."""
     info = get_layer(layer)
     wgs_lon, wgs_lat, source = query_point(lon, lat, crs, registry)
@@ -50,28 +68,49 @@ def nearest(
             f"layer {layer!r} offers no service {service!r}; "
             f"valid: {', '.join(info.services) or '(none)'}"
         )
-    hits = registry.nearest(
-        wgs_lon, wgs_lat, layer, k=k, service=service, open_at=parse_open_at(open_at)
+    when = parse_open_at(open_at)
+    echo: dict[str, Any] = {
+        "lon": wgs_lon, "lat": wgs_lat, "crs": "wgs84", "input_crs": source.value,
+        "input_lon": lon, "input_lat": lat, "layer": layer, "k": k, "profile": profile,
+        "max_minutes": max_minutes,
+    }
+    if profile == "straight":
+        hits = registry.nearest(wgs_lon, wgs_lat, layer, k=k, service=service, open_at=when)
+        results = [
+            {"facility": facility_json(hit.facility), "distance_m": round(hit.distance_m, 2),
+             "method": "straight_line"}
+            for hit in hits
+            if max_minutes is None
+        ]
+        return JSONResponse({"query": echo, "status": "ok" if results else "none",
+                             "results": results})
+    answer = request.app.state.networks.nearest(
+        wgs_lon, wgs_lat, layer, profile=profile, k=k, max_minutes=max_minutes,
+        service=service, open_at=when, with_route=route,
     )
-    return JSONResponse(
-        {
-            "query": {
-                "lon": wgs_lon,
-                "lat": wgs_lat,
-                "crs": "wgs84",
-                "input_crs": source.value,
-                "input_lon": lon,
-                "input_lat": lat,
-                "layer": layer,
-                "k": k,
-            },
-            "results": [
-                {
-                    "facility": facility_json(hit.facility),
-                    "distance_m": round(hit.distance_m, 2),
-                    "method": "straight_line",
-                }
-                for hit in hits
-            ],
+    echo["network"] = answer.network
+    echo["in_coverage"] = answer.in_coverage
+    snap = None if answer.snap_distance_m is None else round(answer.snap_distance_m, 1)
+    results = []
+    for hit in answer.hits:
+        item: dict[str, Any] = {
+            "facility": facility_json(hit.facility),
+            "distance_m": round(hit.distance_m, 1),
+            "duration_s": round(hit.duration_s, 1),
+            "method": hit.method,
+            "snap_distance_m": snap if hit.method == "network" else None,
         }
-    )
+        if hit.route is not None:
+            item["route"] = {"type": "LineString", "coordinates": hit.route}
+        results.append(item)
+    body: dict[str, Any] = {"query": echo, "status": answer.status, "results": results}
+    if answer.unreachable:
+        body["unreachable"] = [
+            {"facility": facility_json(item.facility),
+             "straight_line_m": round(item.straight_line_m, 1),
+             "reason": f"no {profile} route on the {answer.network} network"}
+            for item in answer.unreachable
+        ]
+    if answer.message:
+        body["message"] = answer.message
+    return JSONResponse(body)

@@ -18,13 +18,19 @@ def _nearest(client: TestClient, **params: object) -> dict:
     return response.json()
 
 
-def test_peoples_square_training_site_wgs84(client: TestClient) -> None:
-    body = _nearest(client, lon=PEOPLES_SQUARE[0], lat=PEOPLES_SQUARE[1],
-                    layer="training_site", k=1)
+@pytest.mark.parametrize(("profile", "method"), [(None, "network"), ("walk", "network"),
+                                                 ("straight", "straight_line")])
+def test_peoples_square_training_site_wgs84(
+    client: TestClient, profile: str | None, method: str
+) -> None:
+    params = {"lon": PEOPLES_SQUARE[0], "lat": PEOPLES_SQUARE[1], "layer": "training_site", "k": 1}
+    if profile:
+        params["profile"] = profile
+    body = _nearest(client, **params)
     (result,) = body["results"]
     assert "人民广场" in result["facility"]["name"]
     assert result["distance_m"] < 100
-    assert result["method"] == "straight_line"
+    assert result["method"] == method
     assert body["query"]["crs"] == "wgs84"
 
 
@@ -43,7 +49,7 @@ def test_peoples_square_training_site_in_chinese_crs(client: TestClient, crs: st
 
 
 def test_results_ordered_and_complete(client: TestClient) -> None:
-    body = _nearest(client, lon=121.48, lat=31.23, layer="relay_station", k=5)
+    body = _nearest(client, lon=121.48, lat=31.23, layer="relay_station", k=5, profile="straight")
     distances = [r["distance_m"] for r in body["results"]]
     assert len(distances) == 5
     assert distances == sorted(distances)
@@ -87,7 +93,7 @@ def test_matches_brute_force_haversine(client: TestClient, layer: str, k: int) -
         if np.all(np.diff(head) > 1e-6):  # no ties among the k+1 nearest: identical ids
             assert [hit.facility.id for hit in hits] == list(ids[order])
         if row % 100 == 0 and registry.in_service_area(float(qlon), float(qlat)):
-            via_http = _nearest(client, lon=qlon, lat=qlat, layer=layer, k=k)
+            via_http = _nearest(client, lon=qlon, lat=qlat, layer=layer, k=k, profile="straight")
             assert [r["facility"]["id"] for r in via_http["results"]] == [h.facility.id for h in hits]
 
 
@@ -110,7 +116,8 @@ def test_open_at_filter(client: TestClient) -> None:
 
 
 def test_unknown_location_sites_never_returned(client: TestClient) -> None:
-    body = _nearest(client, lon=121.8, lat=31.35, layer="service_centre", k=16)
+    body = _nearest(client, lon=121.8, lat=31.35, layer="service_centre", k=16,
+                    profile="straight")
     assert len(body["results"]) == 8  # only the located centres
     assert all(r["facility"]["lon"] is not None for r in body["results"])
 
@@ -133,6 +140,9 @@ def test_unknown_location_sites_never_returned(client: TestClient) -> None:
         ({"lon": 121.4, "lat": 31.2, "layer": "relay_station", "service": "sauna"}, 422, "microwave"),
         ({"lon": 121.4, "lat": 31.2, "layer": "relay_station", "open_at": "noon"}, 422, "ISO 8601"),
         ({"lon": 121.4, "lat": 31.2}, 422, "layer: required"),
+        ({"lon": 121.4, "lat": 31.2, "layer": "relay_station", "profile": "fly"}, 422, "profile"),
+        ({"lon": 121.4, "lat": 31.2, "layer": "relay_station", "max_minutes": -5}, 422,
+         "max_minutes"),
     ],
 )
 def test_bad_input_is_a_clear_4xx(

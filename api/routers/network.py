@@ -1,0 +1,161 @@
+"""Networks, isochrones, service areas and travel-time matrices."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import numpy as np
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from shapely.geometry import mapping
+
+from api.deps import RegistryDep
+from api.errors import RequestError
+from api.params import query_point
+from geo.crs import to_wgs84
+from layers.networks import NetworkService
+
+router = APIRouter(prefix="/api/v1", tags=["network"])
+
+Profile = Literal["walk", "drive"]
+MAX_MATRIX_CELLS = 250_000
+
+
+def network_service(request: Request) -> NetworkService:
+    """The application's network service."""
+    service: NetworkService = request.app.state.networks
+    return service
+
+
+def parse_minutes(value: str, most: int = 6, upper: float = 60.0) -> list[float]:
+    """Parse ``5,10,15`` into sorted distinct positive minutes."""
+    try:
+        minutes = sorted({float(part) for part in value.split(",") if part.strip()})
+    except ValueError:
+        raise RequestError(f"minutes must be comma-separated numbers (got {value!r})") from None
+    if not minutes or len(minutes) > most:
+        raise RequestError(f"give 1 to {most} thresholds in minutes (got {value!r})")
+    if not all(0 < m <= upper for m in minutes):
+        raise RequestError(f"each threshold must be above 0 and at most {upper:g} minutes (got {value!r})")
+    return minutes
+
+
+@router.get("/networks", summary="The installed road networks")
+def networks(request: Request) -> JSONResponse:
+    """Every installed network: profile, size, the estimate calibration (median and p90
+    detour ratio) and its coverage polygon (GeoJSON). Inside a profile's coverage answers
+    are routed on the network; outside they are estimates."""
+    return JSONResponse({"networks": network_service(request).describe()})
+
+
+@router.get("/isochrones", summary="Areas reachable within given minutes")
+def get_isochrones(
+    request: Request,
+    registry: RegistryDep,
+    lon: Annotated[float, Query(description="Longitude in `crs`")],
+    lat: Annotated[float, Query(description="Latitude in `crs`")],
+    profile: Annotated[Profile, Query(description="walk or drive")] = "walk",
+    minutes: Annotated[str, Query(description="Comma-separated thresholds, e.g. 5,10,15")] = "5,10,15",
+    crs: Annotated[str, Query(description="wgs84, gcj02 or bd09")] = "wgs84",
+) -> JSONResponse:
+    """One GeoJSON polygon per threshold: the streets reachable from the point within that
+    many minutes, buffered (not a convex hull). The point must lie inside the profile's
+    network coverage (see `/networks`)."""
+    wgs_lon, wgs_lat, _ = query_point(lon, lat, crs, registry)
+    thresholds = parse_minutes(minutes)
+    net, areas = network_service(request).isochrones(wgs_lon, wgs_lat, profile, thresholds)
+    features = [
+        {
+            "type": "Feature",
+            "id": f"{m:g}",
+            "geometry": mapping(area.polygon),
+            "properties": {"minutes": m, "seconds": area.seconds, "area_m2": round(area.area_m2),
+                           "nodes_reached": area.n_nodes, "profile": profile,
+                           "network": net.name},
+        }
+        for m, area in zip(thresholds, areas, strict=True)
+    ]
+    return JSONResponse({"type": "FeatureCollection", "features": features},
+                        media_type="application/geo+json")
+
+
+@router.get("/layers/{layer}/service-area", summary="Area within reach of a layer's facilities")
+def layer_service_area(
+    layer: str,
+    request: Request,
+    minutes: Annotated[float, Query(gt=0, le=60, description="Minutes of travel")] = 10,
+    profile: Annotated[Profile, Query(description="walk or drive")] = "walk",
+) -> JSONResponse:
+    """The union of the areas reachable within `minutes` from every serving facility of the
+    layer that lies on the profile's network (facilities off the network are not counted;
+    the answer says how many were)."""
+    net, area, on_network = network_service(request).service_area(layer, profile, minutes)
+    feature = {
+        "type": "Feature",
+        "id": f"{layer}-{profile}-{minutes:g}",
+        "geometry": mapping(area.polygon),
+        "properties": {"layer": layer, "minutes": minutes, "profile": profile,
+                       "network": net.name, "area_m2": round(area.area_m2),
+                       "facilities_on_network": on_network},
+    }
+    return JSONResponse({"type": "FeatureCollection", "features": [feature]},
+                        media_type="application/geo+json")
+
+
+class MatrixRequest(BaseModel):
+    """Origins and destinations as ``[lon, lat]`` pairs."""
+
+    origins: list[tuple[float, float]] = Field(min_length=1, max_length=5000)
+    destinations: list[tuple[float, float]] = Field(min_length=1, max_length=5000)
+    profile: Profile = "walk"
+    crs: Literal["wgs84", "gcj02", "bd09"] = "wgs84"
+    max_minutes: float | None = Field(
+        default=None, gt=0, le=600, description="Only pairs within this time (sparse answer)"
+    )
+
+
+@router.post("/matrix", summary="Travel-time matrix")
+def matrix(body: MatrixRequest, request: Request, registry: RegistryDep) -> JSONResponse:
+    """Travel times (seconds) and distances (metres) from every origin to every destination.
+    Without `max_minutes` the answer is dense (`null` = unreachable) with a `methods` matrix
+    (`network` or `estimated`); with it, only the pairs within the limit are listed."""
+    cells = len(body.origins) * len(body.destinations)
+    if cells > MAX_MATRIX_CELLS:
+        raise RequestError(f"{len(body.origins)} origins × {len(body.destinations)} destinations "
+                           f"= {cells:,} pairs; at most {MAX_MATRIX_CELLS:,} per request")
+
+    def convert(points: list[tuple[float, float]], what: str) -> np.ndarray:
+        out = []
+        for i, (x, y) in enumerate(points):
+            try:
+                wgs_lon, wgs_lat, _ = query_point(x, y, body.crs, registry)
+            except RequestError as error:
+                raise RequestError(f"{what}[{i}]: {error.message}") from None
+            out.append(to_wgs84(wgs_lon, wgs_lat, "wgs84"))
+        return np.array(out, dtype=float)
+
+    origins = convert(body.origins, "origins")
+    destinations = convert(body.destinations, "destinations")
+    result = network_service(request).matrix(origins, destinations, body.profile, None)
+    times, lengths, estimated = result["duration_s"], result["distance_m"], result["estimated"]
+    answer: dict[str, Any] = {"profile": body.profile, "network": result["network"],
+                              "origins": len(origins), "destinations": len(destinations)}
+    if body.max_minutes is None:
+        answer["duration_s"] = [[round(v, 1) if np.isfinite(v) else None for v in row]
+                                for row in times.tolist()]
+        answer["distance_m"] = [[round(v, 1) if np.isfinite(v) else None for v in row]
+                                for row in lengths.tolist()]
+        answer["methods"] = [["estimated" if e else "network" for e in row]
+                             for row in estimated.tolist()]
+    else:
+        limit = 60.0 * body.max_minutes
+        rows, cols = np.nonzero(np.isfinite(times) & (times <= limit))
+        answer["max_minutes"] = body.max_minutes
+        answer["pairs"] = [
+            {"origin": int(i), "destination": int(j), "duration_s": round(float(times[i, j]), 1),
+             "distance_m": round(float(lengths[i, j]), 1),
+             "method": "estimated" if estimated[i, j] else "network"}
+            for i, j in zip(rows.tolist(), cols.tolist(), strict=True)
+        ]
+    return JSONResponse(answer)
