@@ -31,10 +31,18 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from geo.routing.recombine import RouteCollector, RoutePool, applies, best_partition
+
 logger = logging.getLogger(__name__)
 
 #: Margin by which the shared best must beat a worker's best before it is adopted.
 ADOPT_MARGIN = 1e-4
+#: Candidates within this relative margin of the best cost feed the route pool.
+POOL_SLACK = 0.02
+#: Largest route pool kept per worker.
+POOL_MAX = 60_000
+#: Share of the budget kept for the final set-partitioning recombination (at least 0.3 s).
+RECOMBINE_SHARE = 0.05
 
 
 @dataclass(frozen=True)
@@ -185,8 +193,12 @@ def run_search(
     initial_code: list[int] | None = None,
     shared: _Shared | None = None,
     sync_s: float = 0.5,
+    pool: RouteCollector | None = None,
 ) -> tuple[object, int, int]:
     """Run one iterated local search until ``deadline`` (``time.monotonic``) or iterations.
+
+    When ``pool`` is given, the feasible routes of every candidate within
+    ``POOL_SLACK`` of the best cost are added to it (for set-partitioning recombination).
 
     Returns
     -------
@@ -222,6 +234,14 @@ def run_search(
             cand = ls(cand, cost_eval, exhaustive=True)
             if cand.is_feasible():
                 best = cand
+            if pool is not None:
+                pool.add(best)
+        if (
+            pool is not None
+            and best.is_feasible()
+            and cost_eval.penalised_cost(cand) <= (1 + POOL_SLACK) * cost_eval.cost(best)
+        ):
+            pool.add(cand)
 
         cand_cost = cost_eval.penalised_cost(cand)
         curr_cost = cost_eval.penalised_cost(curr)
@@ -257,14 +277,16 @@ def _worker_main(
     shared: _Shared,
     sync_s: float,
     conn: object,
+    use_pool: bool,
 ) -> None:  # pragma: no cover - runs in a child process
     try:
+        pool = RouteCollector(POOL_MAX) if use_pool else None
         best, cost, iters = run_search(
-            data, variant, seed, deadline, max_iterations, None, shared, sync_s
+            data, variant, seed, deadline, max_iterations, None, shared, sync_s, pool
         )
         if best.is_feasible():  # type: ignore[attr-defined]
             shared.publish(cost, _encode(best))
-        conn.send((cost, _encode(best), iters))  # type: ignore[attr-defined]
+        conn.send((cost, _encode(best), iters, None if pool is None else pool.pool))  # type: ignore[attr-defined]
     except Exception as exc:  # report, never hang the parent
         conn.send(("error", repr(exc), 0))  # type: ignore[attr-defined]
     finally:
@@ -294,6 +316,7 @@ def solve_portfolio(
     max_iterations: int | None = None,
     sync_s: float = 0.5,
     on_progress: Callable[[float, int], None] | None = None,
+    recombine: bool = True,
 ) -> PortfolioResult:
     """Solve PyVRP ``data`` with a portfolio of cooperating search processes.
 
@@ -317,6 +340,9 @@ def solve_portfolio(
     on_progress
         Called about every 0.25 s with ``(elapsed_s, best_cost)`` (cost -1 when no
         feasible solution is known yet).
+    recombine
+        Keep the last ``RECOMBINE_SHARE`` of the budget for set-partitioning
+        recombination of the pooled routes (only where :func:`recombine.applies`).
 
     Returns
     -------
@@ -325,12 +351,19 @@ def solve_portfolio(
     """
     start = time.monotonic()
     margin_s = min(0.25, 0.05 * time_limit_s)
-    deadline = start + max(0.05, time_limit_s - margin_s)
+    end = start + max(0.05, time_limit_s - margin_s)
+    use_pool = recombine and applies(data)
+    reserve_s = min(0.1 * time_limit_s, max(0.3, RECOMBINE_SHARE * time_limit_s))
+    deadline = end - (reserve_s if use_pool else 0.0)
     n_workers = default_workers() if n_workers is None else max(1, n_workers)
     seeds = [seed + 1009 * i for i in range(n_workers)]
 
     if n_workers == 1:
-        best, cost, iters = run_search(data, variants[0], seeds[0], deadline, max_iterations)
+        pool = RouteCollector(POOL_MAX) if use_pool else None
+        best, cost, iters = run_search(
+            data, variants[0], seeds[0], deadline, max_iterations, pool=pool
+        )
+        best, cost = _recombine(data, [pool.pool] if pool else [], best, cost, end)
         return PortfolioResult(best, cost, iters, seed, time.monotonic() - start, [cost])
 
     ctx = _context()
@@ -350,6 +383,7 @@ def solve_portfolio(
                 shared,
                 sync_s,
                 child_conn,
+                use_pool,
             ),
             daemon=True,
         )
@@ -381,13 +415,16 @@ def solve_portfolio(
     best_sol = None
     best_cost: int | None = None
     worker_costs: list[int | None] = []
+    pools: list[RoutePool] = []
     total_iters = 0
     for i, res in enumerate(results):
         if res is None or res[0] == "error":
             logger.warning("portfolio worker %d failed: %s", i, None if res is None else res[1])
             worker_costs.append(None)
             continue
-        cost, code, iters = res
+        cost, code, iters, pool_i = res
+        if pool_i:
+            pools.append(pool_i)
         total_iters += iters
         worker_costs.append(cost)
         sol = _decode(data, code)
@@ -408,7 +445,45 @@ def solve_portfolio(
         best_sol, best_cost, total_iters = run_search(
             data, variants[0], seeds[0], time.monotonic() + max(0.5, margin_s), max_iterations
         )
+    if pools and best_sol is not None and best_sol.is_feasible():  # type: ignore[attr-defined]
+        best_sol, best_cost = _recombine(data, pools, best_sol, int(best_cost or 0), end)
     logger.debug("portfolio: costs %s, %d iterations", worker_costs, total_iters)
     return PortfolioResult(
         best_sol, int(best_cost or 0), total_iters, seed, time.monotonic() - start, worker_costs
     )
+
+
+def _recombine(
+    data: object, pools: list[RoutePool], best: object, cost: int, end: float
+) -> tuple[object, int]:
+    """Improve ``best`` by set partitioning over the merged route pools, until ``end``."""
+    if not pools or not best.is_feasible():  # type: ignore[attr-defined]
+        return best, cost
+    merged: RoutePool = {}
+    for pool in pools:
+        merged.update(pool)
+    incumbent = []
+    for route in best.routes():  # type: ignore[attr-defined]
+        key = tuple(a.idx for a in route if a.is_client())
+        if key:
+            merged[key] = int(route.distance())
+            incumbent.append(key)
+    n_vehicles = data.num_vehicles  # type: ignore[attr-defined]
+    try:
+        found = best_partition(
+            merged, data.num_clients, n_vehicles, incumbent, end - time.monotonic()  # type: ignore[attr-defined]
+        )
+    except Exception as exc:  # the search result stands if the MIP fails
+        logger.warning("set-partitioning recombination failed: %r", exc)
+        return best, cost
+    if found is None or found[1] >= cost:
+        return best, cost
+    routes, new_cost = found
+    code = [len(routes)]
+    for r in routes:
+        code += [0, len(r), *r]
+    candidate = _decode(data, code)
+    if not candidate.is_feasible():  # type: ignore[attr-defined]
+        return best, cost
+    logger.debug("recombination improved %d -> %d", cost, new_cost)
+    return candidate, int(new_cost)

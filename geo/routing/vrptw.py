@@ -247,10 +247,24 @@ class Scaling:
         Factor applied to distances before rounding.
     duration
         Factor applied to durations and times before rounding (durations up).
+    load
+        Factor applied to demands and capacities (``None``: the distance factor).
     """
 
     distance: float = 1.0
     duration: float = 1.0
+    load: float | None = None
+
+    @property
+    def load_factor(self) -> int:
+        """Factor on demands and capacities (default: the distance factor).
+
+        PyVRP's penalty parameters are absolute numbers per unit of excess load, time warp
+        and distance; scaling every dimension by the same factor keeps their balance as in
+        the unscaled instance (otherwise an overload of one unit would cost a fraction of
+        a distance unit and capacity would barely be enforced during the search).
+        """
+        return max(1, round(self.distance if self.load is None else self.load))
 
 
 def route_distance(problem: VrptwProblem, route: RoutePlan) -> float:
@@ -398,7 +412,7 @@ def to_pyvrp(problem: VrptwProblem, scaling: Scaling | None = None) -> PyvrpMapp
         clients.append(
             pyvrp.Client(
                 location=client_pv_loc[c],
-                delivery=[int(v) for v in problem.demand[c]],
+                delivery=[int(v) * sc.load_factor for v in problem.demand[c]],
                 service_duration=_int_or_max(float(problem.service[c]), sc.duration, True),
                 tw_early=_int_or_max(float(problem.tw_early[c]), sc.duration, True),
                 tw_late=_int_or_max(float(problem.tw_late[c]), sc.duration, False),
@@ -416,7 +430,7 @@ def to_pyvrp(problem: VrptwProblem, scaling: Scaling | None = None) -> PyvrpMapp
         vehicle_types.append(
             pyvrp.VehicleType(
                 num_available=vt.count,
-                capacity=[int(v) for v in vt.capacity],
+                capacity=[int(v) * sc.load_factor for v in vt.capacity],
                 start_depot=depot_locs.index(vt.depot),
                 end_depot=depot_locs.index(vt.end),
                 tw_early=_int_or_max(vt.tw_early, sc.duration, True),
