@@ -573,7 +573,11 @@ def solve_checkup(
     groups: list[tuple[int, ...]] = []
     part_reason: dict[int, tuple[str, str]] = {}
     finite = duration_s[reachable_mat]
-    prize_unit = 4.0 * (float(finite.max()) if finite.size else 3600.0) + 3600.0
+    # serving any booking (even at the largest lateness penalty) must beat leaving it out
+    max_penalty = problem.lateness_penalty_per_min * max(
+        (hi - lo) / 60 for lo, hi in (problem.am_s, problem.pm_s)
+    )
+    prize_unit = 4.0 * (float(finite.max()) if finite.size else 3600.0) + 3600.0 + max_penalty
     for pi, part in enumerate(parts):
         b = problem.bookings[part.booking]
         loc = n_dep + part.booking

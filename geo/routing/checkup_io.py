@@ -70,8 +70,9 @@ class _Collector:
         if not isinstance(value, list | tuple) or len(value) != 2:
             self.problems.append(f'{where}: expected ["HH:MM", "HH:MM"], got {value!r}')
             return default
+        n_before = len(self.problems)
         a, b = self.time(value[0], f"{where}[0]"), self.time(value[1], f"{where}[1]")
-        if a > b:
+        if a > b and len(self.problems) == n_before:
             self.problems.append(f"{where}: {value[0]} is after {value[1]}")
         return a, b
 
@@ -181,6 +182,8 @@ def problem_from_dict(data: dict) -> tuple[CheckupProblem, dict]:
                         slot_list.append((int(s[0]), str(s[1])))
                     except (TypeError, ValueError):
                         col.problems.append(f"{w}.slots[{j}]: day {s[0]!r} is not an integer")
+                    if str(s[1]) not in SLOTS:
+                        col.problems.append(f"{w}.slots[{j}]: {s[1]!r} is not AM or PM")
                 else:
                     col.problems.append(f'{w}.slots[{j}]: expected [day, "AM"|"PM"]')
         window = b.get("time_window")

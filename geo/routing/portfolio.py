@@ -471,7 +471,11 @@ def _recombine(
     n_vehicles = data.num_vehicles  # type: ignore[attr-defined]
     try:
         found = best_partition(
-            merged, data.num_clients, n_vehicles, incumbent, end - time.monotonic()  # type: ignore[attr-defined]
+            merged,
+            data.num_clients,
+            n_vehicles,
+            incumbent,
+            end - time.monotonic(),  # type: ignore[attr-defined]
         )
     except Exception as exc:  # the search result stands if the MIP fails
         logger.warning("set-partitioning recombination failed: %r", exc)

@@ -97,10 +97,13 @@ def test_skills_are_respected() -> None:
     base = make_problem(4, n=6)
     forbidden = frozenset({0, 1, 2})
     problem = VrptwProblem(
-        **{**base.__dict__, "vehicle_types": (
-            VehicleType(count=2, capacity=(20,), depot=0, tw_late=400.0, forbidden=forbidden),
-            VehicleType(count=2, capacity=(20,), depot=0, tw_late=400.0),
-        )}
+        **{
+            **base.__dict__,
+            "vehicle_types": (
+                VehicleType(count=2, capacity=(20,), depot=0, tw_late=400.0, forbidden=forbidden),
+                VehicleType(count=2, capacity=(20,), depot=0, tw_late=400.0),
+            ),
+        }
     )
     sol = solve_vrptw(problem, time_limit_s=1.0, seed=0, n_workers=1)
     assert check_vrptw(problem, sol.routes) == []
@@ -144,9 +147,11 @@ def test_checker_flags_violations() -> None:
 def test_validation_lists_every_problem() -> None:
     base = make_problem(0)
     bad = VrptwProblem(
-        **{**base.__dict__, "tw_early": base.tw_late + 1, "vehicle_types": (
-            VehicleType(count=0, capacity=(1, 2), depot=99),
-        )}
+        **{
+            **base.__dict__,
+            "tw_early": base.tw_late + 1,
+            "vehicle_types": (VehicleType(count=0, capacity=(1, 2), depot=99),),
+        }
     )
     with pytest.raises(ProblemValidationError, match="tw_early > tw_late") as info:
         bad.validate()
