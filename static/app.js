@@ -4,16 +4,19 @@
 //   overlays.js    district boundaries, metro lines and stations
 //   facilities.js  facility markers per layer (whole or per-view loading)
 //   nearest.js     the nearest search, its list and result markers
-//   analysis.js    route and isochrone drawing (hooks for the network engine)
+//   analysis.js    route, isochrone and network-coverage drawing
+//   legend.js      the map legend for those
+//   travel.js      the walk/drive/straight switch and the isochrone toggle
 //   panel.js       the layer panel and the search controls
 // The page exposes window.servicemap (documented in docs/webmap.md) for embedding and tests.
 
 import { applyI18n, getLang, onLangChange, pick, setLang, t } from "./i18n.js";
-import { IsochroneLayer, RouteLayer } from "./js/analysis.js";
+import { CoverageOverlay, IsochroneLayer, RouteLayer } from "./js/analysis.js";
 import { api } from "./js/api.js";
 import { Basemap, OSM_ATTRIBUTION } from "./js/basemap.js";
 import { h } from "./js/dom.js";
 import { FacilityLayers } from "./js/facilities.js";
+import { MapLegend } from "./js/legend.js";
 import { NearestSearch } from "./js/nearest.js";
 import { DistrictsOverlay, MetroOverlay } from "./js/overlays.js";
 import {
@@ -22,6 +25,7 @@ import {
   renderLayerSelect,
   renderServiceSelect,
 } from "./js/panel.js";
+import { PROFILES, TravelControls } from "./js/travel.js";
 
 const L = window.L;
 const DESKTOP_QUERY = window.matchMedia("(min-width: 800px)");
@@ -217,12 +221,39 @@ async function main() {
   const notices = createNotices(map);
   const sheet = createSheet(map);
   const layerPanel = wireLayerPanel();
+  const legend = new MapLegend(map);
   const route = new RouteLayer(map);
-  const isochrones = new IsochroneLayer(map);
+  const isochrones = new IsochroneLayer(map, {
+    onChange: (layer) =>
+      legend.update({
+        isochrones: layer.layer ? { thresholds: layer.thresholds, profile: layer.profile } : null,
+      }),
+  });
+  let rerenderPanel = () => {};
+  const coverage = new CoverageOverlay(map, {
+    profile: "walk",
+    onChange: (overlay) => {
+      legend.update({ coverage: overlay.visible });
+      rerenderPanel();
+    },
+  });
+  /** Show the walk-network coverage and fit it into view (from the "show coverage" links). */
+  const showCoverage = async () => {
+    await sheet.reveal();
+    try {
+      await coverage.setVisible(true);
+    } catch (err) {
+      notices.set("coverage", t("map.loadError", { message: err.message }), {
+        kind: "error",
+        timeoutMs: 8000,
+      });
+      return;
+    }
+    map.fitBounds(coverage.group.getBounds(), sheet.fitPadding());
+  };
   const districts = new DistrictsOverlay(map);
   const metro = new MetroOverlay(map);
 
-  let rerenderPanel = () => {};
   const basemap = new Basemap(map, {
     onChange: (mode, reason) => {
       if (reason) notices.set("basemap", reason, { timeoutMs: 8000 });
@@ -250,10 +281,19 @@ async function main() {
     getLanguage: getLang,
     setBasemap: (mode) => basemap.set(mode),
     getBasemap: () => basemap.mode,
-    drawRoute: (geojson, options) => route.draw(geojson, options),
-    clearRoute: () => route.clear(),
+    drawRoute: (geojson, options) => {
+      const layer = route.draw(geojson, options);
+      legend.update({ route: layer ? { method: options?.method || "network", profile: "walk" } : null });
+      return layer;
+    },
+    clearRoute: () => {
+      route.clear();
+      legend.update({ route: null });
+    },
     showIsochrones: (geojson, options) => isochrones.show(geojson, options),
     clearIsochrones: () => isochrones.clear(),
+    /** Show or hide the outline of the walking network's coverage. */
+    showCoverage: (visible = true) => (visible ? showCoverage() : coverage.setVisible(false)),
   };
   hooks.ready.catch(() => {}); // failures are shown on the page; callers may still catch
   window.servicemap = hooks;
@@ -308,6 +348,8 @@ async function main() {
     emit,
     fitPadding: () => sheet.fitPadding(),
     beforeFocus: () => sheet.reveal(),
+    onRoute: (drawn) => legend.update({ route: drawn }),
+    onShowCoverage: showCoverage,
     els: {
       status: $("nearest-status"),
       list: $("nearest-list"),
@@ -315,7 +357,20 @@ async function main() {
       unlocated: $("unlocated"),
       unlocatedSummary: $("unlocated-summary"),
       unlocatedList: $("unlocated-list"),
+      notes: $("nearest-notes"),
+      unreachable: $("unreachable"),
     },
+  });
+  const startProfile = new URLSearchParams(window.location.search).get("profile");
+  if (PROFILES.includes(startProfile)) nearest.setOption("profile", startProfile);
+  const travel = new TravelControls({
+    nearest,
+    isochrones,
+    showCoverage,
+    fitPadding: () => sheet.fitPadding(),
+    map,
+    emit,
+    els: { modes: $("travel-mode"), toggle: $("btn-isochrones"), status: $("isochrone-status") },
   });
   const startLayer = new URLSearchParams(window.location.search).get("layer");
   nearest.layerId = layerById.has(startLayer) ? startLayer : DEFAULT_NEAREST_LAYER;
@@ -365,6 +420,18 @@ async function main() {
   const overlayModel = [
     { id: "districts", key: "overlay.districts", visible: () => districts.visible, set: (on) => districts.setVisible(on) },
     { id: "metro", key: "overlay.metro", visible: () => metro.visible, set: (on) => metro.setVisible(on) },
+    {
+      id: "walk-coverage",
+      key: "overlay.walkCoverage",
+      visible: () => coverage.visible,
+      set: (on) =>
+        coverage.setVisible(on).catch((err) =>
+          notices.set("coverage", t("map.loadError", { message: err.message }), {
+            kind: "error",
+            timeoutMs: 8000,
+          }),
+        ),
+    },
   ];
   rerenderPanel = () =>
     renderLayerPanel(
@@ -441,6 +508,8 @@ async function main() {
     districts.relabel();
     metro.relabel();
     nearest.render();
+    travel.render();
+    legend.render();
     emit("language", { lang: getLang() });
   });
 
@@ -449,7 +518,10 @@ async function main() {
     /** Set the query point (WGS84 degrees) and run the nearest search; resolves to results. */
     async setLocation(lon, lat, { source = "api", accuracyM = null, fit = true } = {}) {
       if (!DESKTOP_QUERY.matches && sheet.state === "min") sheet.setState("peek");
-      return nearest.setLocation(Number(lon), Number(lat), { source, accuracyM, fit });
+      const search = nearest.setLocation(Number(lon), Number(lat), { source, accuracyM, fit });
+      travel.render();
+      const [results] = await Promise.all([search, travel.refreshIsochrones()]);
+      return results;
     },
     getLocation: () => (nearest.location ? { ...nearest.location } : null),
     /** The facility layer the nearest search uses. */
@@ -462,8 +534,21 @@ async function main() {
     /** Extra /nearest parameters for later engines, e.g. setNearestOption("profile", "walk"). */
     setNearestOption(key, value) {
       nearest.setOption(key, value);
+      travel.render();
       return nearest.refresh();
     },
+    /** Travel mode of the search: "walk" (default), "drive" or "straight"; re-runs it. */
+    setProfile: (profile) => travel.setProfile(profile),
+    getProfile: () => nearest.profile,
+    /** Show or hide the 5/10/15-minute areas around the chosen point; resolves when drawn. */
+    setIsochrones: (on) => travel.setIsochrones(on),
+    /** The last /nearest request's parameters, the server's echo of it and its status. */
+    getNearestQuery: () => ({
+      params: nearest.lastParams ? { ...nearest.lastParams } : null,
+      query: nearest.query ? { ...nearest.query } : null,
+      status: nearest.answer?.status ?? null,
+      unreachable: structuredClone(nearest.answer?.unreachable ?? []),
+    }),
     refreshNearest: () => nearest.refresh(),
     getNearestResults: () => (nearest.results ? structuredClone(nearest.results) : null),
     selectResult: (index) => nearest.select(index),

@@ -72,4 +72,7 @@ export const api = {
   districts: () => getStatic("districts"),
   basemap: (name) => getStatic(`basemap/${encodeURIComponent(name)}`),
   nearest: (params, opts) => getJson("nearest", params, opts),
+  isochrones: (params, opts) => getJson("isochrones", params, opts),
+  /** The installed road networks with their coverage polygons (fetched once). */
+  networks: () => getStatic("networks"),
 };

@@ -105,9 +105,9 @@ export function phoneLine(facility) {
   return h("p", { class: "fac-line" }, h("span", { class: "fac-label", text: `${t("field.phone")}：` }), content);
 }
 
-/** Navigation links (maps app, Amap, OSM) opening in a new context. */
-export function navLine(facility, from) {
-  const links = navigationLinks(facility, from);
+/** Navigation links (maps app, Amap, OSM) opening in a new context; profile walk or drive. */
+export function navLine(facility, from, { profile = "walk" } = {}) {
+  const links = navigationLinks(facility, from, profile);
   if (links.length === 0) return null;
   return h(
     "p",
@@ -131,7 +131,12 @@ function textLine(labelKey, value) {
 }
 
 /** The popup content of a facility marker. */
-export function popupContent(facility, layer, vocabulary, { from = null, rank = null } = {}) {
+export function popupContent(
+  facility,
+  layer,
+  vocabulary,
+  { from = null, rank = null, profile = "walk" } = {},
+) {
   const precisionText = precisionLabel(facility.location_precision);
   const precision =
     precisionText && Number.isFinite(facility.uncertainty_m)
@@ -149,7 +154,7 @@ export function popupContent(facility, layer, vocabulary, { from = null, rank = 
     facility.capacity ? textLine("field.capacity", facility.capacity) : null,
     facility.area_m2 ? textLine("field.area", t("field.area.value", { n: Math.round(facility.area_m2) })) : null,
     precision && facility.location_precision !== "exact" ? textLine("field.precision", precision) : null,
-    navLine(facility, from),
+    navLine(facility, from, { profile }),
     facility.source
       ? h("p", { class: "fac-source" }, `${t("field.source")}：`, facility.source)
       : null,

@@ -141,9 +141,11 @@ export function telHref(phone) {
 
 /**
  * Navigation links to a facility (WGS84): a geo: URI for the phone's maps app, an Amap
- * navigation link (told the coordinates are WGS84) and an OpenStreetMap directions link.
+ * navigation link (told the coordinates are WGS84) and an OpenStreetMap directions link,
+ * on foot or by car after the travel profile ("drive" means by car, anything else on foot).
  */
-export function navigationLinks(facility, from) {
+export function navigationLinks(facility, from, profile = "walk") {
+  const byCar = profile === "drive";
   if (!hasLocation(facility)) return [];
   const lat = facility.lat.toFixed(6);
   const lon = facility.lon.toFixed(6);
@@ -156,14 +158,14 @@ export function navigationLinks(facility, from) {
   ];
   const amap = new URL("https://uri.amap.com/navigation");
   amap.searchParams.set("to", `${lon},${lat},${name}`);
-  amap.searchParams.set("mode", "walk");
+  amap.searchParams.set("mode", byCar ? "car" : "walk");
   amap.searchParams.set("coordinate", "wgs84");
   amap.searchParams.set("callnative", "1");
   amap.searchParams.set("src", "servicemap");
   if (from) amap.searchParams.set("from", `${from.lon.toFixed(6)},${from.lat.toFixed(6)}`);
   links.push({ key: "nav.amap", href: amap.href });
   const osm = new URL("https://www.openstreetmap.org/directions");
-  osm.searchParams.set("engine", "fossgis_osrm_foot");
+  osm.searchParams.set("engine", byCar ? "fossgis_osrm_car" : "fossgis_osrm_foot");
   const start = from ? `${from.lat.toFixed(6)},${from.lon.toFixed(6)}` : "";
   osm.searchParams.set("route", `${start};${lat},${lon}`);
   links.push({ key: "nav.osm", href: osm.href });

@@ -1,5 +1,6 @@
-// The nearest-facility search: the query point, the /nearest request, the result list in the
-// sheet and the numbered result markers on the map.
+// The nearest-facility search: the query point, the /nearest request (walk, drive or straight
+// line), the result list in the sheet with its notes (estimates, coverage, unreachable
+// facilities), the numbered result markers and the route of the chosen result on the map.
 
 import { pick, t } from "../i18n.js";
 import { api } from "./api.js";
@@ -14,6 +15,7 @@ import {
   servicesLine,
   titleLine,
 } from "./facility_view.js";
+import { detourFactor } from "./analysis.js";
 import { formatDistance, formatDuration, hasLocation, shanghaiIsoMinute } from "./format.js";
 
 export const DEFAULT_K = 5;
@@ -28,9 +30,12 @@ export class NearestSearch {
    * @param {L.Map} options.map
    * @param {(id: string) => object|null} options.layerInfo
    * @param {Map} options.vocabulary
-   * @param {object} options.els {status, list, unlocated, unlocatedSummary, unlocatedList, hint}
+   * @param {object} options.els {status, list, unlocated, unlocatedSummary, unlocatedList, hint,
+   *   notes, unreachable}
    * @param {import("./facilities.js").FacilityLayers} options.facilities
-   * @param {object} options.route RouteLayer (drawRoute/clear)
+   * @param {import("./analysis.js").RouteLayer} options.route the route of the chosen result
+   * @param {(route: {method, profile}|null) => void} options.onRoute told what route is drawn
+   * @param {() => void} options.onShowCoverage shows the network coverage outline
    * @param {(event: string, detail: object) => void} options.emit
    * @param {() => object} options.fitPadding Leaflet fitBounds padding options for the layout
    * @param {() => Promise} options.beforeFocus run before the map focuses a result (the
@@ -46,8 +51,12 @@ export class NearestSearch {
     emit,
     fitPadding,
     beforeFocus = async () => {},
+    onRoute = () => {},
+    onShowCoverage = () => {},
   }) {
     this.beforeFocus = beforeFocus;
+    this.onRoute = onRoute;
+    this.onShowCoverage = onShowCoverage;
     this.map = map;
     this.layerInfo = layerInfo;
     this.vocabulary = vocabulary;
@@ -60,9 +69,11 @@ export class NearestSearch {
     this.layerId = null;
     this.service = null;
     this.openNow = false;
-    this.extraParams = {};
+    this.extraParams = { profile: "walk" };
     this.location = null; // {lon, lat, source, accuracyM}
     this.results = null;
+    this.answer = null; // the /nearest answer without its results: query, status, unreachable
+    this.lastParams = null;
     this.error = null;
     this.loading = false;
     this.selected = null;
@@ -84,6 +95,11 @@ export class NearestSearch {
   setOption(key, value) {
     if (value === null || value === undefined || value === "") delete this.extraParams[key];
     else this.extraParams[key] = value;
+  }
+
+  /** The travel profile of the search: "walk" (the API default), "drive" or "straight". */
+  get profile() {
+    return this.extraParams.profile || this.answer?.query?.profile || "walk";
   }
 
   async refresh({ fit = false } = {}) {
@@ -108,52 +124,70 @@ export class NearestSearch {
       open_at: this.openNow ? shanghaiIsoMinute() : null,
       ...this.extraParams,
     };
+    this.lastParams = { ...params };
     try {
       const answer = await api.nearest(params, { signal: controller.signal });
       if (controller.signal.aborted) return null;
-      this.results = answer.results || [];
-      this.query = answer.query || null;
+      const { results, ...rest } = answer;
+      this.results = results || [];
+      this.answer = rest;
     } catch (err) {
       if (err.name === "AbortError") return null;
       this.results = [];
+      this.answer = null;
       this.error = err;
     } finally {
       if (this.controller === controller) this.loading = false;
     }
     this.selected = null;
-    this.route.clear();
     this._drawResults();
+    // The first (nearest) result is the chosen one until the user picks another.
+    this._showRoute(this.results.length ? 0 : null);
     this._render();
     if (fit) this._fit();
-    this.emit("nearest", { results: this.results, error: this.error?.message ?? null });
+    this.emit("nearest", {
+      results: this.results,
+      status: this.answer?.status ?? null,
+      query: this.answer?.query ?? null,
+      error: this.error?.message ?? null,
+    });
     return this.results;
   }
 
-  /** Focus result i: pan to it, open its popup and draw its route when the API sent one. */
+  /** The server's echo of the last query (profile, network, in_coverage …) or null. */
+  get query() {
+    return this.answer?.query ?? null;
+  }
+
+  /** Draw the way to result i (or nothing) and mark it in the list. */
+  _showRoute(index) {
+    const result = index === null ? null : this.results?.[index];
+    this.selected = result ? index : null;
+    for (const [i, item] of [...this.els.list.children].entries()) {
+      item.classList.toggle("is-selected", i === this.selected);
+    }
+    const drawn = result ? this.route.drawResult(this.location, result, { profile: this.profile }) : null;
+    if (!drawn) this.route.clear();
+    this.onRoute(drawn ? { method: result.method || "straight_line", profile: this.profile } : null);
+  }
+
+  /** Focus result i: draw the way to it, fit it into view and open the facility's popup. */
   async select(index) {
     const result = this.results?.[index];
     if (!result) return;
     await this.beforeFocus();
-    this.selected = index;
-    for (const [i, item] of [...this.els.list.children].entries()) {
-      item.classList.toggle("is-selected", i === index);
-    }
+    this._showRoute(index);
     const marker = this.resultMarkers[index];
-    if (result.route) {
-      this.route.draw(result.route, { method: result.method });
-    } else {
-      this.route.clear();
-    }
     if (marker) {
-      const target = marker.getLatLng();
-      const bounds = window.L.latLngBounds([target]);
+      const bounds = window.L.latLngBounds([marker.getLatLng()]);
       if (this.location) bounds.extend([this.location.lat, this.location.lon]);
-      if (result.route) bounds.extend(this.route.bounds() || bounds);
+      const routeBounds = this.route.bounds();
+      if (routeBounds?.isValid()) bounds.extend(routeBounds);
       // Without animation, so the popup's auto-pan measures the final view.
       this.map.fitBounds(bounds, { ...this.fitPadding(), maxZoom: 17, animate: false });
       marker.openPopup();
     }
-    this.emit("select", { index, facility: result.facility });
+    this.emit("select", { index, facility: result.facility, method: result.method });
   }
 
   _drawLocation() {
@@ -199,7 +233,11 @@ export class NearestSearch {
       });
       marker.bindPopup(
         () =>
-          popupContent(facility, layer, this.vocabulary, { from: this.location, rank: i + 1 }),
+          popupContent(facility, layer, this.vocabulary, {
+            from: this.location,
+            rank: i + 1,
+            profile: this.profile,
+          }),
         { maxWidth: 300, autoPanPaddingTopLeft: [10, 70] },
       );
       marker.on("click", () => this.select(i));
@@ -212,6 +250,8 @@ export class NearestSearch {
     if (!this.location) return;
     const bounds = window.L.latLngBounds([[this.location.lat, this.location.lon]]);
     for (const marker of this.resultMarkers) if (marker) bounds.extend(marker.getLatLng());
+    const routeBounds = this.route.bounds();
+    if (routeBounds?.isValid()) bounds.extend(routeBounds);
     this.map.fitBounds(bounds, { ...this.fitPadding(), maxZoom: 16 });
   }
 
@@ -220,6 +260,7 @@ export class NearestSearch {
     this._render();
     this._renderUnlocated();
     this._drawLocation();
+    if (!this.loading && this.selected !== null) this._showRoute(this.selected); // relabel
   }
 
   _statusText() {
@@ -229,6 +270,10 @@ export class NearestSearch {
       if (this.error.code === "network") return t("nearest.network");
       if (this.error.code === "outside_service_area") return t("nearest.outside");
       return t("nearest.error", { message: this.error.message });
+    }
+    if (this.answer?.status === "unreachable") return t("nearest.unreachable");
+    if (this.answer?.status === "none_within_limit") {
+      return t("nearest.noneWithin", { n: this.answer.query?.max_minutes ?? "" });
     }
     if (this.results && this.results.length === 0) return t("nearest.none");
     if (this.location.source === "gps") {
@@ -247,31 +292,144 @@ export class NearestSearch {
     clear(list);
     const layer = this.layerInfo(this.layerId);
     for (const [i, result] of (this.results || []).entries()) {
-      list.append(this._item(result, i, layer));
+      const item = this._item(result, i, layer);
+      item.classList.toggle("is-selected", i === this.selected);
+      list.append(item);
     }
+    this._renderNotes();
+    this._renderUnreachable(layer);
   }
 
+  /**
+   * How a result's distance is shown. Network: the travel time first, then the distance.
+   * Estimated: "约/≈" before both, brown italic, with an 估算/estimate tag. Straight line:
+   * the distance marked 直线/straight, no time.
+   */
   _distanceBlock(result) {
-    const estimated = result.method === "estimated";
+    const method = result.method || "straight_line";
+    const estimated = method === "estimated";
     const titleKey = estimated
       ? "distance.estimated.title"
-      : result.method === "network"
+      : method === "network"
         ? "distance.network.title"
         : "distance.straight.title";
-    const profile = this.extraParams.profile || this.query?.profile || null;
+    const distance = formatDistance(result.distance_m);
+    const duration = Number.isFinite(result.duration_s)
+      ? formatDuration(result.duration_s, this.query?.profile || this.profile)
+      : null;
+    let lines;
+    if (method === "network") {
+      lines = [
+        duration ? h("span", { class: "result-time", text: duration }) : null,
+        h("span", { class: duration ? "result-km result-km-minor" : "result-km", text: distance }),
+      ];
+    } else if (estimated) {
+      lines = [
+        duration ? h("span", { class: "result-time", text: duration }) : null,
+        h(
+          "span",
+          { class: duration ? "result-km result-km-minor" : "result-km" },
+          h("span", { class: "badge badge-estimate", text: t("badge.estimate") }),
+          ` ${t("distance.estimated")} ${distance}`,
+        ),
+      ];
+    } else {
+      lines = [h("span", { class: "result-km", text: `${t("distance.straight")} ${distance}` })];
+    }
     return h(
       "div",
-      { class: `result-distance method-${result.method || "straight_line"}`, title: t(titleKey) },
-      h(
-        "span",
-        { class: "result-km" },
-        estimated ? `${t("distance.estimated")} ` : null,
-        formatDistance(result.distance_m),
-      ),
-      Number.isFinite(result.duration_s)
-        ? h("span", { class: "result-duration", text: formatDuration(result.duration_s, profile) })
-        : null,
+      {
+        class: `result-distance method-${method}`,
+        title: t(titleKey),
+        dataset: { method },
+      },
+      lines,
     );
+  }
+
+  /** Notes under the list: outside the network coverage, what 约 means, straight lines. */
+  _renderNotes() {
+    const { notes } = this.els;
+    if (!notes) return;
+    const results = this.results || [];
+    const query = this.query;
+    const profile = query?.profile || this.profile;
+    const parts = [];
+    if (this.location && query && query.in_coverage === false && profile !== "straight") {
+      parts.push(
+        h(
+          "p",
+          { class: "note note-coverage" },
+          h("span", { text: t(`coverage.outside.${profile === "drive" ? "drive" : "walk"}`) }),
+          " ",
+          profile === "walk"
+            ? h("button", {
+                type: "button",
+                class: "link-btn",
+                text: t("coverage.show"),
+                onClick: () => this.onShowCoverage(),
+              })
+            : null,
+        ),
+      );
+    }
+    if (results.some((r) => r.method === "estimated")) {
+      const note = h("p", { class: "note note-estimate", text: t("estimate.note") });
+      parts.push(note);
+      const network = query?.network;
+      detourFactor(network)
+        .then((factor) => {
+          if (factor !== null && this.query?.network === network && note.isConnected) {
+            note.textContent = t("estimate.note.factor", { factor: factor.toFixed(2) });
+          }
+        })
+        .catch(() => {});
+    }
+    if (results.some((r) => (r.method || "straight_line") === "straight_line")) {
+      parts.push(h("p", { class: "note note-straight", text: t("straight.note") }));
+    }
+    replaceChildren(notes, parts);
+    notes.hidden = parts.length === 0;
+  }
+
+  /** Facilities that cannot be reached (e.g. across the river on foot), with the reason. */
+  _renderUnreachable(layer) {
+    const { unreachable } = this.els;
+    if (!unreachable) return;
+    const items = this.answer?.unreachable || [];
+    const profile = this.query?.profile === "drive" ? "drive" : "walk";
+    if (items.length === 0 || !this.location) {
+      replaceChildren(unreachable);
+      unreachable.hidden = true;
+      return;
+    }
+    replaceChildren(
+      unreachable,
+      h("h3", { class: "unreachable-title", text: t(`unreachable.title.${profile}`, { n: items.length }) }),
+      h(
+        "ul",
+        { class: "unreachable-list" },
+        items.map((item) =>
+          h(
+            "li",
+            {
+              class: "unreachable-item",
+              dataset: { facilityId: item.facility?.id ?? "" },
+              title: item.reason || null,
+            },
+            titleLine(item.facility || {}, layer, { tag: "span" }),
+            h("span", { class: "unreachable-reason", text: t(`unreachable.reason.${profile}`) }),
+            Number.isFinite(item.straight_line_m)
+              ? h("span", {
+                  class: "unreachable-straight",
+                  text: t("unreachable.straight", { d: formatDistance(item.straight_line_m) }),
+                })
+              : null,
+          ),
+        ),
+      ),
+    );
+    unreachable.hidden = false;
   }
 
   _item(result, index, layer) {
@@ -294,7 +452,7 @@ export class NearestSearch {
       hoursLine(facility),
       servicesLine(facility, this.vocabulary),
       phoneLine(facility),
-      navLine(facility, this.location),
+      navLine(facility, this.location, { profile: this.profile }),
     );
   }
 
