@@ -12,8 +12,9 @@ from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.staticfiles import StaticFiles
 
 from api.errors import install_error_handlers
-from api.routers import facilities, gaps, geography, layers, meta, nearest, network
+from api.routers import facilities, gaps, geography, layers, meta, nearest, network, plans
 from api.settings import Settings
+from layers.jobs import JobRunner
 from layers.networks import NetworkService
 from layers.registry import Registry
 from layers.store import open_store
@@ -66,9 +67,10 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     app.state.settings = settings
     app.state.registry = registry
     app.state.networks = networks
+    app.state.jobs = JobRunner(workers=1)  # background solves (plans, routes)
     install_error_handlers(app)
     app.add_middleware(GZipMiddleware, minimum_size=2048)
-    for module in (meta, layers, facilities, geography, nearest, network, gaps):
+    for module in (meta, layers, facilities, geography, nearest, network, gaps, plans):
         app.include_router(module.router)
     if settings.static_dir.is_dir():
         app.mount("/", StaticFiles(directory=settings.static_dir, html=True), name="static")

@@ -391,6 +391,7 @@ class PlanService:
         started = time.perf_counter()
         report("checking the request", 0.0)
         sites = self.check(request)
+        report("loading workplaces and their workers", 0.02)
         demand = self.demand
         report(f"walking times: {len(demand):,} workplaces × {len(sites.facilities):,} sites",
                0.05)  # fmt: skip

@@ -1,0 +1,157 @@
+"""Site planning: choose new facility sites exactly, as background jobs."""
+
+from __future__ import annotations
+
+import threading
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.deps import RegistryDep, SettingsDep
+from api.routers.gaps import gap_service
+from api.schemas import ErrorOut
+from layers.jobs import Job, JobRunner, JobStatus
+from layers.plans import (
+    DEFAULT_CANDIDATE_LAYERS,
+    MAX_MINUTES_LIMIT,
+    PlanRequest,
+    PlanService,
+    parse_int_list,
+)
+
+router = APIRouter(prefix="/api/v1/plans", tags=["planning"])
+
+JOB_KIND = "plan"
+_LOCK = threading.Lock()
+_RESPONSES: dict[int | str, dict[str, Any]] = {422: {"model": ErrorOut}}
+
+
+class PlanCreate(BaseModel):
+    """A site-planning question."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: Literal["mclp", "pmedian", "lscp", "pcenter"] = Field(
+        "mclp", description="mclp: most workers within max_minutes; pmedian: least "
+        "worker-weighted walking; lscp: fewest new sites covering every coverable workplace; "
+        "pcenter: shortest longest walk")  # fmt: skip
+    layer: str = Field("health_point", description="Planned layer (its facilities stay open)")
+    candidates: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_CANDIDATE_LAYERS), max_length=20,
+        description="Host layers whose facilities may receive a new site")  # fmt: skip
+    n_new: int | None = Field(20, ge=0, le=5000, description="Number of new sites")
+    max_minutes: float = Field(15.0, gt=0, le=MAX_MINUTES_LIMIT,
+                               description="Covered within this walk (minutes)")  # fmt: skip
+    district_min: int = Field(0, ge=0, le=1000, description="New sites per district, at least")
+    district_max: int | None = Field(None, ge=0, le=5000, description="…and at most")
+    budget: float | None = Field(None, ge=0, description="Budget in yuan (¥15,000 per new "
+                                 "point, ¥10,000 per upgrade)")  # fmt: skip
+    curve: list[int] | str = Field(default_factory=list, max_length=40,
+                                   description="Numbers of new sites for the coverage curve")  # fmt: skip
+    n_upgrade: int = Field(0, ge=0, le=5000, description="Existing points to upgrade")
+    upgrade_district_min: int = Field(0, ge=0, le=1000, description="Upgrades per district")
+    horizon_minutes: float | None = Field(None, gt=0, le=2 * MAX_MINUTES_LIMIT,
+                                          description="pmedian/pcenter horizon (minutes)")  # fmt: skip
+    time_limit_s: float = Field(60.0, gt=0, le=600, description="Time limit of each solve")
+
+    def to_request(self) -> PlanRequest:
+        """The service's request."""
+        return PlanRequest(
+            model=self.model, layer=self.layer, candidates=tuple(self.candidates),
+            n_new=self.n_new, max_minutes=self.max_minutes, district_min=self.district_min,
+            district_max=self.district_max, budget_yuan=self.budget,
+            curve=parse_int_list(self.curve), n_upgrade=self.n_upgrade,
+            upgrade_district_min=self.upgrade_district_min,
+            horizon_minutes=self.horizon_minutes, time_limit_s=self.time_limit_s,
+        )  # fmt: skip
+
+
+def plan_service(request: Request, registry: RegistryDep, settings: SettingsDep) -> PlanService:
+    """The application's planning service (shares the gap service's workplaces)."""
+    service: PlanService | None = getattr(request.app.state, "plan_service", None)
+    if service is None:
+        with _LOCK:
+            service = getattr(request.app.state, "plan_service", None)
+            if service is None:
+                service = PlanService.from_gap_service(gap_service(request, registry, settings))
+                request.app.state.plan_service = service
+    return service
+
+
+def job_runner(request: Request) -> JobRunner:
+    """The application's background job runner (``app.state.jobs``)."""
+    runner: JobRunner | None = getattr(request.app.state, "jobs", None)
+    if runner is None:
+        with _LOCK:
+            runner = getattr(request.app.state, "jobs", None)
+            if runner is None:
+                runner = JobRunner(workers=1)
+                request.app.state.jobs = runner
+    return runner
+
+
+def _links(request: Request, job_id: str) -> dict[str, str]:
+    return {"self": str(request.url_for("get_plan", plan_id=job_id).path)}
+
+
+def _job_body(request: Request, job: Job) -> dict[str, Any]:
+    body = job.to_dict()
+    body.pop("kind", None)
+    body["links"] = _links(request, job.id)
+    if job.status is JobStatus.FAILED:
+        body["error_status"] = job.error_status
+    if job.status is JobStatus.DONE and job.result is not None:
+        result = job.result
+        body.update(result.to_dict())
+        body["sites"] = result.sites_collection()
+        body["existing"] = result.existing_collection()
+        body["workplaces"] = result.workplaces_collection()
+    return body
+
+
+@router.post("", status_code=202, responses=_RESPONSES, summary="Start a site plan")
+def create_plan(
+    body: PlanCreate, request: Request, registry: RegistryDep, settings: SettingsDep
+) -> JSONResponse:
+    """Choose `n_new` new sites for `layer` among the facilities of the `candidates` layers
+    (existing sites stay open), on walking times from every park and building with its
+    estimated workers. The answer is computed in the background: this returns `202` with
+    the job `id` and a `links.self` URL to poll (`GET /api/v1/plans/{id}`).
+
+    Requests that cannot be met are refused at once with `422` and the numbers: district
+    minimums adding up to more than `n_new` ("district minimums add up to 16 new sites > 10
+    new sites requested"), a budget below the cost of the sites, unknown layers, no
+    candidate, a district without candidates."""
+    plan_request = body.to_request()
+    service = plan_service(request, registry, settings)
+    service.check(plan_request)
+    job = job_runner(request).submit(service.solve, plan_request, kind=JOB_KIND)
+    links = _links(request, job.id)
+    return JSONResponse(status_code=202, headers={"Location": links["self"]},
+                        content={"id": job.id, "status": str(job.status), "links": links})  # fmt: skip
+
+
+@router.get("/{plan_id}", responses={404: {"model": ErrorOut}}, summary="A site plan")
+def get_plan(
+    request: Request,
+    plan_id: Annotated[str, Path(max_length=64, description="The id returned by POST")],
+) -> JSONResponse:
+    """The job's `status` (`queued`, `running`, `done`, `failed`), `progress` (message and
+    fraction) and times. When `done`: `summary` (objective, `status` optimal / feasible with
+    `gap` / infeasible with `reason`, seconds, workers newly covered), `districts` (new
+    sites and workers newly covered per district), `curve` (workers covered against the
+    number of new sites), and GeoJSON FeatureCollections `sites` (chosen new sites and
+    upgrades), `existing` and `workplaces` (newly covered parks and buildings)."""
+    job = job_runner(request).get(plan_id, kind=JOB_KIND)
+    return JSONResponse(_job_body(request, job))
+
+
+@router.get("", summary="Site plans kept on the server")
+def list_plans(request: Request) -> JSONResponse:
+    """The plans kept in memory (newest last) with their status; results via their link."""
+    jobs = job_runner(request).jobs(kind=JOB_KIND)
+    return JSONResponse({"plans": [{"id": j.id, "status": str(j.status),
+                                    "created_at": j.to_dict()["created_at"],
+                                    "links": _links(request, j.id)} for j in jobs]})  # fmt: skip
