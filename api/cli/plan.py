@@ -12,8 +12,17 @@ the input: 1-based vertex ids for ``--orlib`` (as in the file), 0-based column i
 ``--cost-matrix``. An infeasible request prints ``"status": "infeasible"`` with the reason
 and exits with code 2.
 
-The Shanghai-data options (``--layer``, ``--candidates``, ``--district-min``, ``--budget``,
-``--out``) are accepted here and wired to the facility registries separately.
+The Shanghai data (facility registries, workplaces and their estimated workers, walking
+times; see ``docs/planning.md``)::
+
+    servicemap plan --model mclp --layer health_point \
+        --candidates relay_station,service_centre,rest_room,fitness_station \
+        --new 20 --max-minutes 15 --district-min 1 --budget 300000 \
+        --curve 16,20,25,30 --out plan.html
+
+``--out`` takes ``.json`` (summary, tables, curve and GeoJSON), ``.geojson`` (one
+FeatureCollection, ``role`` = new / upgrade / existing / newly_covered) or ``.html`` (a
+self-contained report that works offline).
 """
 
 from __future__ import annotations
@@ -107,6 +116,27 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     shanghai.add_argument("--district-max", type=int, help="maximum new sites per district")
     shanghai.add_argument("--budget", type=float, help="budget in yuan for the new sites")
     shanghai.add_argument("--out", type=Path, help="output file (.geojson, .html, .json)")
+    shanghai.add_argument(
+        "--curve", help="numbers of new sites for the coverage curve, e.g. 16,20,25,30"
+    )
+    shanghai.add_argument(
+        "--upgrade", type=int, default=0, metavar="N", help="also upgrade N existing points"
+    )
+    shanghai.add_argument(
+        "--upgrade-district-min", type=int, default=0, help="minimum upgrades per district"
+    )
+    shanghai.add_argument(
+        "--horizon-minutes",
+        type=float,
+        help="pmedian/pcenter: longest walk stored, the cost of anything farther "
+        "(default max(30, 2 x --max-minutes))",
+    )
+    shanghai.add_argument(
+        "--shipped",
+        action="store_true",
+        help="use the shipped facility files instead of the registry store",
+    )
+    shanghai.add_argument("--data-dir", type=Path, default=None, help="shipped data directory")
     parser.set_defaults(func=run)
     return parser
 
@@ -187,6 +217,8 @@ def solve_from_args(args: argparse.Namespace) -> tuple[LocationResult, int]:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``servicemap plan``; print the result; return the exit code."""
+    if args.layer is not None:
+        return run_registry(args)
     try:
         result, base = solve_from_args(args)
     except (LocationError, PlanCommandError) as error:
@@ -208,6 +240,134 @@ def run(args: argparse.Namespace) -> int:
         print(f"sites     {' '.join(str(s) for s in summary['sites'])}")
         print(f"seconds   {summary['seconds']}")
     return 0
+
+
+# --------------------------------------------------------------- Shanghai registries
+OUT_FORMATS = (".json", ".geojson", ".html")
+
+
+def request_from_args(args: argparse.Namespace) -> Any:
+    """The :class:`layers.plans.PlanRequest` described by the registry options."""
+    from layers.plans import DEFAULT_CANDIDATE_LAYERS, PlanRequest, parse_int_list
+
+    candidates = DEFAULT_CANDIDATE_LAYERS
+    if args.candidates is not None:
+        candidates = tuple(x.strip() for x in args.candidates.split(",") if x.strip())
+    return PlanRequest(
+        model=args.model,
+        layer=args.layer,
+        candidates=candidates,
+        n_new=args.n_new_sites,
+        max_minutes=15.0 if args.max_minutes is None else float(args.max_minutes),
+        district_min=args.district_min or 0,
+        district_max=args.district_max,
+        budget_yuan=args.budget,
+        curve=parse_int_list(args.curve),
+        n_upgrade=args.upgrade,
+        upgrade_district_min=args.upgrade_district_min,
+        horizon_minutes=args.horizon_minutes,
+        time_limit_s=args.time_limit,
+    )
+
+
+def write_plan(result: Any, path: Path, data_dir: Path) -> None:
+    """Write a plan as ``.json``, ``.geojson`` or a self-contained ``.html`` report."""
+    from datetime import datetime
+
+    from api.cli.plan_report import render_plan_report
+    from layers import shipped
+
+    collections = {
+        "sites": result.sites_collection(),
+        "existing": result.existing_collection(),
+        "workplaces": result.workplaces_collection(),
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    suffix = path.suffix.lower()
+    if suffix == ".geojson":
+        text = json.dumps(result.geojson(), ensure_ascii=False)
+    elif suffix == ".json":
+        text = json.dumps({**result.to_dict(), **collections}, ensure_ascii=False)
+    else:
+        districts = shipped.load_geojson(data_dir, "districts")
+        stamp = datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
+        text = render_plan_report(result.to_dict(), collections, districts, stamp)
+    path.write_text(text, encoding="utf-8")
+
+
+def _print_plan(result: Any) -> None:
+    s = result.summary
+    gap = "" if s["gap"] in (None, 0.0) else f" (gap {s['gap']:.4%}, bound {s['bound']})"
+    print(f"model     {s['model']}  status {s['status']}{gap}")
+    print(f"objective {s['objective']}  [{s['objective_unit']}]")
+    print(f"seconds   solve {s['seconds']:.2f}, total {s['total_seconds']:.2f}")
+    print(
+        f"workers   covered {s['workers_covered_before']:,} -> {s['workers_covered_after']:,} "
+        f"of {s['workers_total']:,} within {s['max_minutes']:g} min; newly covered "
+        f"{s['workers_newly_covered']:,} in {s['workplaces_newly_covered']:,} workplaces"
+    )
+    if s.get("reason"):
+        print(f"reason    {s['reason']}")
+    print(f"new sites {s['n_new']} (¥{s['spent_yuan']:,.0f})")
+    for site in result.sites:
+        print(
+            f"  {site['district'] or '—'}  {site['name']}  [{site['layer']}]  "
+            f"+{site['workers_newly_covered']:,} workers"
+        )
+    if result.upgrades:
+        print(f"upgrades  {len(result.upgrades)}: " + ", ".join(u["name"] for u in result.upgrades))
+    print("district  new  newly covered")
+    for row in result.districts:
+        print(f"  {row['district']}  {row['new_sites']}  {row['newly_covered']:,}")
+    for point in result.curve:
+        value = "—" if point["workers_covered"] is None else f"{point['workers_covered']:,}"
+        print(f"curve     {point['n_new']:>3} new sites: {value} ({point['status']})")
+
+
+def run_registry(args: argparse.Namespace) -> int:
+    """``servicemap plan --layer …``: plan on the facility registries and the workplaces."""
+    from api.cli.gaps import _service as gap_service_from_args
+    from layers.plans import PlanRequestError, PlanService
+
+    def refuse(status: str, reason: str) -> int:
+        if args.json:
+            print(json.dumps({"status": status, "reason": reason}, ensure_ascii=False))
+        else:
+            print(f"servicemap plan: {status}: {reason}", file=sys.stderr)
+        return 2
+
+    if args.out is not None and args.out.suffix.lower() not in OUT_FORMATS:
+        return refuse(
+            "error", f"--out must end in {', '.join(OUT_FORMATS)} (got {args.out.name!r})"
+        )
+    try:
+        request = request_from_args(args)
+    except PlanRequestError as error:
+        return refuse("invalid", error.message)
+    gaps, store = gap_service_from_args(args)
+    try:
+        service = PlanService.from_gap_service(gaps)
+
+        def progress(message: str, fraction: float | None = None) -> None:
+            logger.info("plan: %s", message)
+
+        try:
+            result = service.solve(request, progress_cb=progress)
+        except PlanRequestError as error:
+            status = "infeasible" if error.code == "infeasible_plan" else "invalid"
+            return refuse(status, error.message)
+        if args.out is not None:
+            write_plan(result, args.out, gaps.data_dir)
+    finally:
+        if store is not None:
+            store.close()
+    if args.json:
+        print(json.dumps(result.to_dict(), ensure_ascii=False))
+    else:
+        _print_plan(result)
+        if args.out is not None:
+            print(f"wrote {args.out}")
+    return 2 if result.status == "infeasible" else 0
 
 
 if __name__ == "__main__":
