@@ -200,6 +200,16 @@ class Network:
             "xy": np.column_stack([x, y]), "offsets": offsets,
         }  # fmt: skip
 
+    @cached_property
+    def vertex_cum_m(self) -> np.ndarray:
+        """Metres along its piece (EPSG:32651) of every vertex of :attr:`polylines`."""
+        seg = self.segments
+        offsets = seg["offsets"]
+        out = np.zeros(int(offsets[-1]))
+        start = np.delete(np.arange(offsets[-1]), offsets[1:] - 1)
+        out[start + 1] = seg["cum0"] + seg["seg_len"]
+        return out
+
     def graph(self, weight: str = "time") -> sparse.csr_matrix:
         """The adjacency matrix weighted by ``"time"`` (s) or ``"length"`` (m), float64."""
         return self._graphs[_check_weight(weight)]
@@ -241,30 +251,13 @@ class Network:
         """Coordinates of a street piece between two fractions of its length.
 
         ``t0`` and ``t1`` are fractions (0 = tail of ``geo_fwd``, 1 = its head); with
-        ``t0 > t1`` the coordinates run backwards. Interpolation is linear in projected
-        metres, so fractions mean shares of length.
+        ``t0 > t1`` the coordinates run backwards. Fractions are shares of the projected
+        length; positions are interpolated linearly inside a straight segment.
         """
-        seg = self.segments
-        off = seg["offsets"]
-        a, b = int(off[geo]), int(off[geo + 1])
-        xy = seg["xy"][a:b]
-        reverse = t0 > t1
-        lo, hi = (t1, t0) if reverse else (t0, t1)
-        step = np.hypot(*np.diff(xy, axis=0).T)
-        cum = np.r_[0.0, np.cumsum(step)]
-        total = cum[-1]
-        if total <= 0:
-            pts = xy[[0, -1]]
-        else:
-            d_lo, d_hi = lo * total, hi * total
-            inner = xy[(cum > d_lo) & (cum < d_hi)]
-            p_lo = np.array([np.interp(d_lo, cum, xy[:, 0]), np.interp(d_lo, cum, xy[:, 1])])
-            p_hi = np.array([np.interp(d_hi, cum, xy[:, 0]), np.interp(d_hi, cum, xy[:, 1])])
-            pts = np.vstack([p_lo, inner, p_hi])
-        if reverse:
-            pts = pts[::-1]
-        lon, lat = self.unproject(pts[:, 0], pts[:, 1])
-        return [[round(float(a_), 7), round(float(b_), 7)] for a_, b_ in zip(lon, lat, strict=True)]
+        from geo.network.geometry import partial_piece
+
+        pts = partial_piece(self, int(geo), float(t0), float(t1))
+        return np.round(np.asarray(pts, dtype=np.float64), 7).tolist()
 
     def edge_lonlat(self, edge: int) -> list[list[float]]:
         """Coordinates of a directed edge from its tail to its head."""

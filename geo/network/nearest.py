@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from scipy import sparse
@@ -27,6 +28,8 @@ from scipy.sparse import csgraph
 from geo.network.csr import Network
 from geo.network.errors import InvalidQueryError
 from geo.network.estimate import Calibration, estimate_nearest, in_coverage
+from geo.network.geometry import route_lonlat
+from geo.network.grid import snap_grid
 from geo.network.search import (
     arrival_cost,
     path_length,
@@ -34,6 +37,7 @@ from geo.network.search import (
     same_piece,
     search_from,
 )
+from geo.network.single import nearest_k1_scalar
 from geo.network.snap import DEFAULT_MAX_SNAP_M, Snapped, arrive_costs, leave_costs, snap
 
 logger = logging.getLogger(__name__)
@@ -82,6 +86,29 @@ class FacilityIndex:
     def n_facilities(self) -> int:
         """Number of facilities (including any left out for snapping too far)."""
         return int(self.fac_lon.shape[0])
+
+    @cached_property
+    def next_edge(self) -> np.ndarray:
+        """``(n,)`` edge from each node to ``next_node`` (-1 where the next is a facility)."""
+        n = self.net.n_nodes
+        out = np.full(n, -1, dtype=np.int64)
+        step = np.flatnonzero((self.next_node >= 0) & (self.next_node < n))
+        out[step] = self.net.edge_ids(step, self.next_node[step])
+        return out
+
+    @cached_property
+    def fac_on_piece(self) -> dict[int, list[int]]:
+        """Usable facilities per street piece, in ``fac_by_geo`` order."""
+        out: dict[int, list[int]] = {}
+        for g, j in zip(self.fac_geo_sorted.tolist(), self.fac_by_geo.tolist(), strict=True):
+            out.setdefault(g, []).append(j)
+        return out
+
+    def prepare(self) -> FacilityIndex:
+        """Build the lazily derived structures now (single-point grid, route helpers)."""
+        snap_grid(self.net)
+        _ = self.next_edge, self.fac_on_piece, self.net.vertex_cum_m
+        return self
 
 
 @dataclass
@@ -185,24 +212,25 @@ def build_facility_index(
         acc = acc + acc[jump]
         jump = jump[jump]
     by_geo = ok[np.argsort(fac.geo[ok], kind="stable")]
-    return FacilityIndex(
+    index = FacilityIndex(
         net=net, fac_lon=fac_lon, fac_lat=fac_lat, fac_snap=fac, cost_s=cost,
         length_m=np.where(np.isfinite(cost), acc[:n], np.inf), facility=facility,
         next_node=next_node, fac_by_geo=by_geo, fac_geo_sorted=fac.geo[by_geo],
     )  # fmt: skip
+    return index.prepare()
 
 
 def _route_k1(index: FacilityIndex, q: Snapped, i: int, start: int, fac_j: int) -> list[list[float]]:
     net = index.net
     f = index.fac_snap
-    if start < 0:  # same piece
-        return route_coords(net, int(q.geo[i]), float(q.fraction[i]), [],
-                            int(f.geo[fac_j]), float(f.fraction[fac_j]))  # fmt: skip
-    nodes = [start]
-    n = net.n_nodes
-    while index.next_node[nodes[-1]] < n:
-        nodes.append(int(index.next_node[nodes[-1]]))
-    return route_coords(net, int(q.geo[i]), float(q.fraction[i]), nodes,
+    edges: list[int] = []
+    if start >= 0:
+        n = net.n_nodes
+        v = start
+        while int(index.next_node[v]) < n:
+            edges.append(int(index.next_edge[v]))
+            v = int(index.next_node[v])
+    return route_lonlat(net, int(q.geo[i]), float(q.fraction[i]), start, edges,
                         int(f.geo[fac_j]), float(f.fraction[fac_j]))  # fmt: skip
 
 
@@ -315,6 +343,17 @@ def _nearest_one_k(
     return facs, durs, dists, routes
 
 
+def _single_point(lon: object, lat: object) -> tuple[float, float] | None:
+    """``(lon, lat)`` as floats when the query is one point (scalar or length-1), else None."""
+    if isinstance(lon, float | int) and isinstance(lat, float | int):
+        return float(lon), float(lat)
+    if isinstance(lon, np.ndarray | list | tuple) and len(lon) == 1 and len(lat) == 1:  # type: ignore[arg-type]
+        a, b = np.asarray(lon, dtype=np.float64), np.asarray(lat, dtype=np.float64)
+        if a.shape == (1,) and b.shape == (1,):
+            return float(a[0]), float(b[0])
+    return None
+
+
 def nearest(
     index: FacilityIndex,
     lon: object,
@@ -363,6 +402,19 @@ def nearest(
         msg = f"max_cost_s must be non-negative, got {max_cost_s}"
         raise InvalidQueryError(msg)
     limit = np.inf if max_cost_s is None else float(max_cost_s)
+    if k == 1:
+        one = _single_point(lon, lat)
+        if one is not None:
+            res = nearest_k1_scalar(index, one[0], one[1], max_cost_s=limit,
+                                    with_route=with_route, max_snap_m=max_snap_m)  # fmt: skip
+            if res is not None:
+                status, fac, dur, dist, snap_d, route = res
+                return NearestResult(
+                    status=np.array([status]), facility=np.array([[fac]], dtype=np.int64),
+                    duration_s=np.array([[dur]]), distance_m=np.array([[dist]]),
+                    snap_distance_m=np.array([snap_d]),
+                    routes=([[route]] if route is not None else [[]]) if with_route else None,
+                )  # fmt: skip
     net = index.net
     q_all = snap(net, lon, lat, max_snap_m=max_snap_m)
     n_q = len(q_all)

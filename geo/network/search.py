@@ -14,6 +14,7 @@ import numpy as np
 from scipy.sparse import csgraph
 
 from geo.network.csr import Network
+from geo.network.geometry import route_lonlat
 from geo.network.snap import Snapped, arrive_costs, leave_costs
 
 _NO_PRED = -9999
@@ -142,11 +143,6 @@ def path_length(net: Network, nodes: list[int], weight: str = "length") -> float
     return float(net.weights(weight)[edges].astype(np.float64).sum())
 
 
-def _end_fraction(net: Network, geo: int, node: int) -> float:
-    """0 if ``node`` is the tail of the piece, 1 if it is the head."""
-    return 0.0 if int(net.edge_src[net.geo_fwd[geo]]) == node else 1.0
-
-
 def route_coords(
     net: Network, o_geo: int, o_t: float, nodes: list[int], d_geo: int, d_t: float
 ) -> list[list[float]]:
@@ -155,11 +151,7 @@ def route_coords(
     With an empty ``nodes`` the route stays on one piece from ``o_t`` to ``d_t``.
     """
     if not nodes:
-        return net.piece_lonlat(o_geo, o_t, d_t)
-    coords = net.piece_lonlat(o_geo, o_t, _end_fraction(net, o_geo, nodes[0]))
-    if len(nodes) > 1:
-        arr = np.asarray(nodes, dtype=np.int64)
-        for edge in net.edge_ids(arr[:-1], arr[1:]).tolist():
-            coords.extend(net.edge_lonlat(edge)[1:])
-    coords.extend(net.piece_lonlat(d_geo, _end_fraction(net, d_geo, nodes[-1]), d_t)[1:])
-    return [c for i, c in enumerate(coords) if i == 0 or c != coords[i - 1]]
+        return route_lonlat(net, o_geo, o_t, -1, [], d_geo, d_t)
+    arr = np.asarray(nodes, dtype=np.int64)
+    edges = net.edge_ids(arr[:-1], arr[1:]) if arr.size > 1 else arr[:0]
+    return route_lonlat(net, o_geo, o_t, int(arr[0]), edges, d_geo, d_t)

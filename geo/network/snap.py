@@ -23,6 +23,7 @@ from scipy.spatial import cKDTree
 
 from geo.network.csr import Network
 from geo.network.errors import InvalidQueryError, SnapTooFarError
+from geo.network.grid import TIE_M
 
 #: Default snapping limit in metres.
 DEFAULT_MAX_SNAP_M = 500.0
@@ -104,13 +105,23 @@ def _project(net: Network, seg_idx: np.ndarray, px: np.ndarray, py: np.ndarray
     return t, sx, sy, np.hypot(px - sx, py - sy)
 
 
+def _pick(cand: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row: the smallest candidate id within ``TIE_M`` of the best distance, and that best."""
+    best = d.min(axis=1)
+    tie = d <= best[:, None] + TIE_M
+    return np.where(tie, cand, np.iinfo(np.int64).max).min(axis=1), best
+
+
 def nearest_segments(net: Network, px: np.ndarray, py: np.ndarray) -> np.ndarray:
     """Index of the exactly nearest segment for projected points (vectorised).
 
     A KD-tree over points sampled every ``SAMPLE_SPACING_M`` metres proposes
-    ``N_CANDIDATES`` segments; the answer is exact when the farthest candidate sample is at
-    least half a spacing farther than the best segment (then no other segment can be
-    nearer). The few points failing that test are answered by an STRtree.
+    ``N_CANDIDATES`` segments; the answer is exact when the farthest candidate sample is
+    more than half a spacing farther than the best segment (then no other segment can be
+    as near). The few points failing that test are answered by an STRtree. Ties (a point
+    nearest to a vertex shared by several segments) go to the smallest segment id among
+    those within ``TIE_M`` of the best, as in the single-point grid
+    (:mod:`geo.network.grid`).
     """
     out = np.empty(len(px), dtype=np.int64)
     todo = np.arange(len(px))
@@ -121,15 +132,25 @@ def nearest_segments(net: Network, px: np.ndarray, py: np.ndarray) -> np.ndarray
         dist_k, idx = dist_k.reshape(len(todo), k), idx.reshape(len(todo), k)
         cand = seg_of_sample[idx]
         _, _, _, d = _project(net, cand, px[todo, None], py[todo, None])
-        best = np.argmin(d, axis=1)
-        rows = np.arange(len(todo))
-        out[todo] = cand[rows, best]
-        unsure = dist_k[:, -1] < d[rows, best] + SAMPLE_SPACING_M / 2
+        out[todo], best = _pick(cand, d)
+        unsure = dist_k[:, -1] <= best + SAMPLE_SPACING_M / 2 + TIE_M
         todo = todo[unsure]
         if todo.size == 0 or k == tree.n:
             return out
-    q, s = _tree(net).query_nearest(shapely.points(px[todo], py[todo]), all_matches=False)
-    out[todo[q]] = s
+    pts = shapely.points(px[todo], py[todo])
+    tree_s = _tree(net)
+    _, near = tree_s.query_nearest(pts, all_matches=False, return_distance=True)
+    q, s = tree_s.query(pts, predicate="dwithin", distance=near + 1e-3)
+    _, _, _, d = _project(net, s, px[todo[q]], py[todo[q]])
+    # per point: smallest distance, then smallest segment id within TIE_M of it
+    order = np.lexsort((s, d, q))
+    q, s, d = q[order], s[order], d[order]
+    first = np.flatnonzero(np.r_[True, q[1:] != q[:-1]])
+    best = np.repeat(d[first], np.diff(np.r_[first, q.size]))
+    tie = d <= best + TIE_M
+    pick = np.full(todo.size, np.iinfo(np.int64).max)
+    np.minimum.at(pick, q[tie], s[tie])
+    out[todo] = pick
     return out
 
 
