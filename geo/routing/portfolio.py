@@ -67,7 +67,7 @@ class SearchVariant:
     weight_wait_time: float = 0.2
 
 
-#: The default portfolio: PyVRP's defaults, and a more intensifying variant.
+#: The default portfolio: PyVRP's default parameters on every worker (seeds differ).
 DEFAULT_VARIANTS: tuple[SearchVariant, ...] = (
     SearchVariant(),
     SearchVariant(),

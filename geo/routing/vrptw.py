@@ -28,7 +28,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -479,6 +479,7 @@ def solve_vrptw(
     seed: int = 0,
     n_workers: int | None = None,
     scaling: Scaling | None = None,
+    on_progress: Callable[[float, int], None] | None = None,
 ) -> VrptwSolution:
     """Solve ``problem`` within ``time_limit_s`` of wall-clock time.
 
@@ -500,6 +501,9 @@ def solve_vrptw(
         Worker processes; ``None`` picks ``min(2, cpu_count)``.
     scaling
         Integer scaling for PyVRP; ``None`` picks :func:`default_scaling`.
+    on_progress
+        Called about every 0.25 s with ``(elapsed_s, best scaled cost)`` (``-1`` while no
+        feasible solution is known); the best-so-far is thus observable during the search.
 
     Returns
     -------
@@ -517,6 +521,7 @@ def solve_vrptw(
         seed=seed,
         n_workers=n_workers,
         sync_s=max(0.5, budget_s / 3),
+        on_progress=on_progress,
     )
     routes = routes_from_pyvrp(mapping, result.solution)
     return VrptwSolution(
