@@ -2,6 +2,7 @@
 // basemap (district outlines, no online tiles), with a legend and the ranking list.
 
 import { api, getJson } from "./api.js";
+import { createPlanView } from "./plan_view.js";
 
 const COLORS = ["#fee5d9", "#fcae91", "#fb6a4a", "#de2d26", "#a50f15"];
 const UNFLAGGED = "#8fbf9f";
@@ -156,12 +157,25 @@ async function basemap() {
   }
 }
 
+const planView = createPlanView(map, { status });
+
 for (const tab of document.querySelectorAll(".pl-tabs button")) {
   tab.addEventListener("click", () => {
-    state.analysis = tab.dataset.analysis;
     for (const other of document.querySelectorAll(".pl-tabs button")) {
       other.setAttribute("aria-selected", String(other === tab));
     }
+    const planning = tab.dataset.analysis === "plan";
+    document.getElementById("gap-panel").hidden = planning;
+    document.getElementById("plan-panel").hidden = !planning;
+    if (planning) {
+      state.request += 1; // a gap answer still on its way is dropped
+      if (state.layer) state.layer.remove();
+      planView.show();
+      return;
+    }
+    planView.hide();
+    if (state.layer) state.layer.addTo(map);
+    state.analysis = tab.dataset.analysis;
     load();
   });
 }
