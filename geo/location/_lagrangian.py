@@ -43,6 +43,8 @@ class LagrangianOutcome:
         Its cost.
     iterations
         Subgradient iterations done.
+    multipliers
+        The multipliers ``λ`` (per ring row) of the best bound.
     """
 
     bound: float
@@ -51,6 +53,7 @@ class LagrangianOutcome:
     best_open: np.ndarray
     best_value: float
     iterations: int
+    multipliers: np.ndarray
 
 
 def subgradient(
@@ -98,7 +101,7 @@ def subgradient(
     closed = np.zeros(n_elig, dtype=bool)
     forced = np.zeros(n_elig, dtype=bool)
     if p == 0 or n_elig == 0:
-        return LagrangianOutcome(-np.inf, closed, forced, best_open, upper, 0)
+        return LagrangianOutcome(-np.inf, closed, forced, best_open, upper, 0, np.zeros(n))
     # Start from the incumbent's assignment costs.
     from ._heuristics import nearest_two
 
@@ -106,6 +109,7 @@ def subgradient(
     lam = w * d1
     has_base = np.isfinite(base)
     best_bound = -np.inf
+    best_lam = lam
     theta = 2.0
     stall = 0
     it = 0
@@ -141,6 +145,7 @@ def subgradient(
         forced |= in_p & (closed_bound > threshold + 1e-9 * abs(upper))
         if bound > best_bound + 1e-9 * abs(bound):
             best_bound = bound
+            best_lam = lam
             stall = 0
         else:
             stall += 1
@@ -181,4 +186,4 @@ def subgradient(
         int(closed.sum()),
         int(forced.sum()),
     )
-    return LagrangianOutcome(best_bound, closed, forced, best_open, upper, it)
+    return LagrangianOutcome(best_bound, closed, forced, best_open, upper, it, best_lam)

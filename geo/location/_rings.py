@@ -8,6 +8,7 @@ site are dropped: a demand point never travels past an open site, so they cannot
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import scipy.sparse as sp
@@ -70,20 +71,26 @@ class Rings:
         """Number of levels of each kept row."""
         return np.diff(self.level_ptr)
 
-    @property
+    @cached_property
     def entry_row(self) -> np.ndarray:
         """Kept row of every entry."""
         return np.repeat(np.arange(self.n_rows), np.diff(self.entry_ptr))
 
+    @cached_property
+    def _search_keys(self) -> tuple[np.ndarray, np.ndarray, float, float]:
+        """Entry costs offset per row into disjoint ranges, for one vectorised search."""
+        if self.entry_cost.size == 0:
+            return self.entry_cost, np.zeros(self.n_rows), 0.0, 1.0
+        low = float(self.entry_cost.min())
+        span = float(self.entry_cost.max() - low + 1.0)
+        row_base = np.arange(self.n_rows, dtype=np.float64) * (2.0 * span + 2.0)
+        keys = self.entry_cost - low + row_base[self.entry_row]
+        return keys, row_base, low, span
+
     def prefix_below(self, threshold: np.ndarray, inclusive: bool = False) -> np.ndarray:
         """Entries whose cost is below ``threshold[row]`` (a prefix of every sorted row)."""
-        counts = np.diff(self.entry_ptr)
-        # Per-row binary search, vectorised by offsetting rows into disjoint key ranges.
-        span = float(self.entry_cost.max() - self.entry_cost.min() + 1.0) if counts.sum() else 1.0
-        row_base = np.arange(self.n_rows, dtype=np.float64) * (2.0 * span + 2.0)
-        keys = self.entry_cost - self.entry_cost.min() if counts.sum() else self.entry_cost
-        keys = keys + np.repeat(row_base, counts)
-        lim = np.clip(threshold - (self.entry_cost.min() if counts.sum() else 0.0), -1.0, span)
+        keys, row_base, low, span = self._search_keys
+        lim = np.clip(threshold - low, -1.0, span)
         side = "right" if inclusive else "left"
         ends = np.searchsorted(keys, row_base + lim, side=side)
         ends = np.clip(ends, self.entry_ptr[:-1], self.entry_ptr[1:])

@@ -12,7 +12,6 @@ formulation over the stored pairs. See ``docs/location.md`` for the mathematics.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import math
 import time
@@ -21,9 +20,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import _highs
-from ._heuristics import base_cost, greedy, interchange
 from ._highs import INF, RowBuilder
-from ._lagrangian import subgradient
+from ._reduction import is_integral, lagrangian_stage, round_bound, tolerance, true_cost
 from ._rings import Rings, build_rings
 from ._rules import Groups, add_site_rules
 from .errors import InfeasibleProblemError, InvalidProblemError, SolverError
@@ -261,20 +259,20 @@ def solve_pmedian(
     incumbent: np.ndarray | None = None
     upper = INF
     lag_bound = -INF
-    reduced, forced = problem, np.zeros(0, dtype=np.int64)
+    reduced, n_left = problem, n_new_sites
     if not sides and 0 < n_new_sites < len(problem.eligible_sites):
         rings = build_rings(problem)
-        incumbent, upper, reduced, forced, lag_bound = _bound_and_fix(
-            problem, rings, n_new_sites, unreachable_cost, deadline, stats
-        )
-        if upper <= lag_bound + _tolerance(upper):
+        stage = lagrangian_stage(problem, rings, n_new_sites, unreachable_cost, deadline, stats)
+        incumbent, upper, lag_bound = stage.incumbent, stage.upper, stage.bound
+        if stage.proven or upper <= lag_bound + tolerance(upper):
             return _result(problem, incumbent, upper, upper, True, stats, t0)
+        reduced, n_left = stage.reduced, stage.n_new_sites
     # Every solution outside the reduced problem costs at least the incumbent's value.
     upper_outside = upper if reduced is not problem else INF
     open_cols, value, reduced_bound, _ = _solve_radius(
         reduced,
         groups,
-        n_new_sites - len(forced),
+        n_left,
         unreachable_cost,
         options,
         deadline,
@@ -287,79 +285,8 @@ def solve_pmedian(
         msg = f"no feasible set of sites found within {options.time_limit_s:g} s"
         raise SolverError(msg)
     bound = min(max(lag_bound, min(reduced_bound, upper_outside)), upper)
-    proven = upper <= bound + _tolerance(upper) + options.rel_gap * abs(upper)
+    proven = upper <= bound + tolerance(upper) + options.rel_gap * abs(upper)
     return _result(problem, incumbent, upper, bound, proven, stats, t0)
-
-
-def _tolerance(value: float) -> float:
-    return 1e-9 * max(1.0, abs(value)) + 1e-6
-
-
-def _round_bound(bound: float, integral: bool) -> float:
-    """Round a lower bound up to the next integer when the objective is integral."""
-    if integral and math.isfinite(bound):
-        return float(math.ceil(bound - 1e-6))
-    return bound
-
-
-def _is_integral(problem: LocationProblem) -> bool:
-    values = problem.cost.data if problem.is_sparse else np.asarray(problem.cost)
-    weight = problem.demand_weight
-    assert weight is not None
-    return bool(np.all(np.mod(values, 1) == 0) and np.all(np.mod(weight, 1) == 0))
-
-
-def _bound_and_fix(
-    problem: LocationProblem,
-    rings: Rings,
-    n_new_sites: int,
-    unreachable_cost: float | None,
-    deadline: float,
-    stats: dict[str, float | int],
-) -> tuple[np.ndarray, float, LocationProblem, np.ndarray, float]:
-    """Heuristic incumbent, Lagrangian bound and reduced-cost fixing (no side rules).
-
-    Returns the incumbent's open columns and cost, the reduced problem (closed candidates
-    removed, forced ones turned into existing sites), the forced columns and the bound.
-    """
-    base = base_cost(rings, unreachable_cost)
-    start = greedy(rings, n_new_sites, base)
-    start = interchange(rings, start, base)
-    value = _true_cost(rings, start, unreachable_cost)
-    stats["heuristic_value"] = value
-    open_cols = rings.sites[start]
-    if not np.isfinite(value):
-        return open_cols, INF, problem, np.zeros(0, dtype=np.int64), -INF
-    integral = _is_integral(problem)
-    margin = 1.0 - 1e-6 if integral else _tolerance(value)
-    lag = subgradient(
-        rings,
-        n_new_sites,
-        start,
-        value,
-        base,
-        margin,
-        deadline_check=lambda: time.perf_counter() > deadline,
-    )
-    value = _true_cost(rings, lag.best_open, unreachable_cost)
-    open_cols = rings.sites[lag.best_open]
-    stats.update(
-        lagrangian_bound=lag.bound,
-        lagrangian_iterations=lag.iterations,
-        closed_sites=int(lag.closed.sum()),
-        forced_sites=int(lag.forced.sum()),
-    )
-    lag_bound = _round_bound(lag.bound, integral)
-    if not lag.closed.any() and not lag.forced.any():
-        return open_cols, value, problem, np.zeros(0, dtype=np.int64), lag_bound
-    forced = rings.sites[: rings.n_eligible][lag.forced]
-    keep = rings.sites[: rings.n_eligible][~lag.closed & ~lag.forced]
-    reduced = dataclasses.replace(
-        problem,
-        fixed_sites=np.concatenate([problem.fixed_sites, forced]),
-        eligible_sites=keep,
-    )
-    return open_cols, value, reduced, forced, lag_bound
 
 
 def _solve_radius(
@@ -374,11 +301,11 @@ def _solve_radius(
 ) -> tuple[np.ndarray | None, float, float, bool]:
     """Radius-formulation MIP with ring growing; returns open columns, cost, bound, proof."""
     rings = build_rings(problem)
-    integral = _is_integral(problem)
+    integral = is_integral(problem)
     if n_new_sites == 0:
         open_local = np.zeros(len(rings.sites), dtype=bool)
         open_local[rings.n_eligible :] = True
-        value = _true_cost(rings, open_local, unreachable_cost)
+        value = true_cost(rings, open_local, unreachable_cost)
         return rings.sites[open_local], value, value, True
     model = _RadiusModel(rings, unreachable_cost)
     ring = model.initial_rings(n_new_sites)
@@ -416,7 +343,7 @@ def _solve_radius(
         if np.all(local[incumbent] >= 0) and np.all(np.isin(problem.fixed_sites, incumbent)):
             best_open = np.zeros(len(rings.sites), dtype=bool)
             best_open[local[incumbent]] = True
-    best_value = INF if best_open is None else _true_cost(rings, best_open, unreachable_cost)
+    best_value = INF if best_open is None else true_cost(rings, best_open, unreachable_cost)
     extra: dict[str, bool | int | float | str] = {}
     if best_open is not None:
         # Rings must reach the incumbent's sites, so that the warm start is exact; the
@@ -457,15 +384,15 @@ def _solve_radius(
             )
             raise InfeasibleProblemError(msg, {"n_new_sites": n_new_sites})
         if math.isfinite(out.bound):
-            lower_bound = max(lower_bound, _round_bound(out.bound, integral))
+            lower_bound = max(lower_bound, round_bound(out.bound, integral))
         if out.x is not None:
             open_local = np.zeros(len(rings.sites), dtype=bool)
             open_local[: rings.n_eligible] = out.x[: rings.n_eligible] > 0.5
             open_local[rings.n_eligible :] = True
-            value = _true_cost(rings, open_local, unreachable_cost)
+            value = true_cost(rings, open_local, unreachable_cost)
             if value < best_value:
                 best_value, best_open = value, open_local
-        if best_value <= lower_bound + _tolerance(best_value) + options.rel_gap * abs(best_value):
+        if best_value <= lower_bound + tolerance(best_value) + options.rel_gap * abs(best_value):
             proven = True
             break
         if out.status != "optimal" or out.x is None or time.perf_counter() >= deadline:
@@ -515,11 +442,3 @@ def _result(
         ),
         stats=stats,
     )
-
-
-def _true_cost(rings: Rings, open_local: np.ndarray, unreachable_cost: float | None) -> float:
-    first = rings.first_open(open_local)
-    cost = np.where(first >= 0, rings.entry_cost[np.maximum(first, 0)], np.inf)
-    if unreachable_cost is not None:
-        cost = np.where(np.isinf(cost), unreachable_cost, cost)
-    return float(np.dot(rings.weight, cost))
