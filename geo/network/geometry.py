@@ -11,6 +11,7 @@ plus one gather for the whole edges, without pyproj.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 
 import numpy as np
 
@@ -53,6 +54,16 @@ def partial_piece(net: Network, geo: int, t0: float, t1: float) -> list[list[flo
     return out
 
 
+@lru_cache(maxsize=16)
+def edge_vertex_span(net: Network) -> np.ndarray:
+    """``(m, 2)`` per directed edge: polyline vertex index of its tail and of its head."""
+    offsets = net.polylines[0]
+    geo = net.edge_geo.astype(np.int64)
+    first, last = offsets[geo], offsets[geo + 1] - 1
+    fwd = net.geo_fwd[geo] == np.arange(net.n_edges)
+    return np.column_stack([np.where(fwd, first, last), np.where(fwd, last, first)])
+
+
 def end_fraction(net: Network, geo: int, node: int) -> float:
     """0 if ``node`` is the tail of piece ``geo`` (of ``geo_fwd``), 1 if it is the head."""
     return 0.0 if int(net.edge_src[net.geo_fwd[geo]]) == node else 1.0
@@ -90,14 +101,10 @@ def route_lonlat(
         edges = np.asarray(edges, dtype=np.int64)
         last = start_node
         if edges.size:
-            offsets, lonlat = net.polylines
-            geo = net.edge_geo[edges]
-            fwd = (net.geo_fwd[geo] == edges).tolist()
-            lo, hi = offsets[geo].tolist(), offsets[geo + 1].tolist()
             idx: list[int] = []
-            for f, a, b in zip(fwd, lo, hi, strict=True):
-                idx.extend(range(a + 1, b) if f else range(b - 2, a - 1, -1))
-            coords.extend(lonlat[idx].tolist())
+            for a, b in edge_vertex_span(net)[edges].tolist():
+                idx.extend(range(a + 1, b + 1) if a < b else range(a - 1, b - 1, -1))
+            coords.extend(net.polylines[1][idx].tolist())
             last = int(net.indices[edges[-1]])
         coords.extend(partial_piece(net, d_geo, end_fraction(net, d_geo, last), d_t)[1:])
     rounded: list[list[float]] = np.round(np.asarray(coords, dtype=np.float64), 7).tolist()

@@ -65,17 +65,14 @@ class GridLevel:
         Grid origin and cell size (EPSG:32651 metres).
     n_cols, n_rows
         Grid shape.
-    cell_row
-        ``(n_rows * n_cols,)`` int32: row of the cell in ``start`` (-1 for non-exact cells).
-    start
-        ``(C + 1,)`` offsets into ``cand``.
+    cell_span
+        ``(n_rows * n_cols, 2)`` int32 per cell: ``a, b`` such that its candidates are
+        ``cand[a:b]``; ``a = -1`` for cells that are not exact, and ``b`` is stored as
+        ``-b - 1`` when the cell is not wholly inside the coverage polygon.
     cand
         Candidate segment ids, grouped by cell, nearest to the cell first.
     cand_low_m
         Distance from the cell to each candidate (a lower bound for any point in the cell).
-    inside
-        ``(C,)`` the cell lies wholly inside the network's coverage polygon (so a point in
-        it needs no point-in-polygon test).
     """
 
     x_min: float
@@ -83,25 +80,29 @@ class GridLevel:
     cell_m: float
     n_cols: int
     n_rows: int
-    cell_row: np.ndarray
-    start: np.ndarray
+    cell_span: np.ndarray
     cand: np.ndarray
     cand_low_m: np.ndarray
-    inside: np.ndarray
 
     @property
     def n_exact_cells(self) -> int:
         """Number of cells answered by this level."""
-        return int(self.start.shape[0] - 1)
+        return int((self.cell_span[:, 0] >= 0).sum())
 
-    def span(self, px: float, py: float) -> int | None:
-        """Row of the cell holding ``(px, py)`` in ``start``, or None if it is not exact."""
+    def span(self, px: float, py: float) -> tuple[int, int, bool] | None:
+        """``(a, b, inside)`` of the cell holding ``(px, py)``, or None if it is not exact.
+
+        ``inside``: the cell lies wholly inside the coverage polygon (a point in it needs
+        no point-in-polygon test).
+        """
         col = math.floor((px - self.x_min) / self.cell_m)
         row = math.floor((py - self.y_min) / self.cell_m)
         if not (0 <= col < self.n_cols and 0 <= row < self.n_rows):
             return None
-        r = int(self.cell_row[row * self.n_cols + col])
-        return r if r >= 0 else None
+        a, b = self.cell_span[row * self.n_cols + col].tolist()
+        if a < 0:
+            return None
+        return (a, b, True) if b >= 0 else (a, -b - 1, False)
 
 
 @dataclass(frozen=True, eq=False)
@@ -132,17 +133,17 @@ class SnapGrid:
         """Rows of ``table``, lower bounds and the ``inside`` flag of the cell holding
         ``(px, py)``; None if no level has an exact cell there."""
         for level in self.levels:
-            r = level.span(px, py)
-            if r is not None:
-                a, b = int(level.start[r]), int(level.start[r + 1])
+            span = level.span(px, py)
+            if span is not None:
+                a, b, inside = span
                 rows: list[list[float]] = self.table[level.cand[a:b]].tolist()
-                return rows, level.cand_low_m[a:b].tolist(), bool(level.inside[r])
+                return rows, level.cand_low_m[a:b].tolist(), inside
         return None
 
     def nbytes(self) -> int:
         """Bytes held by the grid arrays."""
         arrays = [self.table, self.pieces] + [getattr(lv, k) for lv in self.levels
-                                 for k in ("cell_row", "start", "cand", "cand_low_m")]  # fmt: skip
+                                 for k in ("cell_span", "cand", "cand_low_m")]  # fmt: skip
         return int(sum(a.nbytes for a in arrays))
 
 
@@ -334,10 +335,10 @@ def _build_level(
     low32 = low.astype(np.float32)  # rounded down, so it stays a lower bound
     low32 = np.where(low32 > low, np.nextafter(low32, np.float32(-np.inf)), low32)
     cells, counts = np.unique(cell_id, return_counts=True)
-    cell_row = np.full(n_rows * n_cols, -1, dtype=np.int32)
-    cell_row[cells] = np.arange(cells.size, dtype=np.int32)
-    start = np.zeros(cells.size + 1, dtype=np.int64)
-    np.cumsum(counts, out=start[1:])
+    if sid.size >= 2**31:
+        msg = f"snap grid too large ({sid.size} candidates)"
+        raise ValueError(msg)
+    end = np.cumsum(counts)
     inside = np.zeros(cells.size, dtype=bool)
     if coverage is not None and cells.size:
         # the cell grown by 0.5 m, corners to lon/lat (edges stay straight to far below that)
@@ -347,10 +348,12 @@ def _build_level(
         lon, lat = to_lonlat.transform(cx.ravel(), cy.ravel())
         ring_ll = np.stack([np.reshape(lon, cx.shape), np.reshape(lat, cx.shape)], axis=-1)
         inside = shapely.contains(coverage, shapely.polygons(ring_ll))
+    cell_span = np.full((n_rows * n_cols, 2), -1, dtype=np.int32)
+    cell_span[cells, 0] = end - counts
+    cell_span[cells, 1] = np.where(np.asarray(inside, dtype=bool), end, -end - 1)
     return GridLevel(x_min=x_min, y_min=y_min, cell_m=cell, n_cols=n_cols, n_rows=n_rows,
-                     cell_row=cell_row, start=start, cand=sid.astype(np.int32),
-                     cand_low_m=np.maximum(low32, 0).astype(np.float32),
-                     inside=np.asarray(inside, dtype=bool))  # fmt: skip
+                     cell_span=cell_span, cand=sid.astype(np.int32),
+                     cand_low_m=np.maximum(low32, 0).astype(np.float32))  # fmt: skip
 
 
 def build_snap_grid(
@@ -360,7 +363,7 @@ def build_snap_grid(
     ring: int = RING,
     coarse: int = COARSE,
     max_cells: int = MAX_CELLS,
-    chunk_cells: int = 100_000,
+    chunk_cells: int = 40_000,
 ) -> SnapGrid:
     """Build the grid of a network (see the module docstring).
 
@@ -409,7 +412,7 @@ def build_snap_grid(
     cover = (net.coverage, net._to_lonlat)
     fine = _build_level(seg, s["seg_len"], (x_min, y_min, cell, n_cols, n_rows), ring, None,
                         chunk_cells, *cover)  # fmt: skip
-    missing = (fine.cell_row < 0).reshape(n_rows_c, coarse, n_cols_c, coarse).any(axis=(1, 3))
+    missing = (fine.cell_span[:, 0] < 0).reshape(n_rows_c, coarse, n_cols_c, coarse).any(axis=(1, 3))
     wide = _build_level(seg, s["seg_len"], (x_min, y_min, big, n_cols_c, n_rows_c), ring,
                         missing.ravel(), chunk_cells, *cover)  # fmt: skip
     grid = SnapGrid(levels=(fine, wide), table=table, pieces=pieces)

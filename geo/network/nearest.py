@@ -28,7 +28,7 @@ from scipy.sparse import csgraph
 from geo.network.csr import Network
 from geo.network.errors import InvalidQueryError
 from geo.network.estimate import Calibration, estimate_nearest, in_coverage
-from geo.network.geometry import route_lonlat
+from geo.network.geometry import edge_vertex_span, route_lonlat
 from geo.network.grid import snap_grid
 from geo.network.search import (
     arrival_cost,
@@ -46,6 +46,9 @@ logger = logging.getLogger(__name__)
 NETWORK, ESTIMATED, UNREACHABLE, SNAP_TOO_FAR, OUT_OF_COVERAGE = (
     "network", "estimated", "unreachable", "snap_too_far", "out_of_coverage",
 )  # fmt: skip
+
+
+_STATUS_ONE = {s: np.array([s]) for s in (NETWORK, UNREACHABLE, SNAP_TOO_FAR)}
 
 
 @dataclass(frozen=True, eq=False)
@@ -107,7 +110,8 @@ class FacilityIndex:
     def prepare(self) -> FacilityIndex:
         """Build the lazily derived structures now (single-point grid, route helpers)."""
         snap_grid(self.net)
-        _ = self.next_edge, self.fac_on_piece, self.net.vertex_cum_m
+        _ = self.next_edge, self.fac_on_piece, self.net.vertex_cum_m, self.net.polylines
+        edge_vertex_span(self.net)
         return self
 
 
@@ -149,6 +153,7 @@ def build_facility_index(
     fac_lat: np.ndarray,
     *,
     max_snap_m: float = DEFAULT_MAX_SNAP_M,
+    prepare: bool = True,
 ) -> FacilityIndex:
     """Precompute nearest-facility labels for every node (one multi-source Dijkstra).
 
@@ -160,6 +165,9 @@ def build_facility_index(
         Facility coordinates in WGS84 degrees.
     max_snap_m
         Facilities farther than this from any street are left out.
+    prepare
+        Also build the single-point structures now (:meth:`FacilityIndex.prepare`; the
+        network's snap grid is built once and cached, about 1 s for the central networks).
 
     Returns
     -------
@@ -217,7 +225,7 @@ def build_facility_index(
         length_m=np.where(np.isfinite(cost), acc[:n], np.inf), facility=facility,
         next_node=next_node, fac_by_geo=by_geo, fac_geo_sorted=fac.geo[by_geo],
     )  # fmt: skip
-    return index.prepare()
+    return index.prepare() if prepare else index
 
 
 def _route_k1(index: FacilityIndex, q: Snapped, i: int, start: int, fac_j: int) -> list[list[float]]:
@@ -227,9 +235,10 @@ def _route_k1(index: FacilityIndex, q: Snapped, i: int, start: int, fac_j: int) 
     if start >= 0:
         n = net.n_nodes
         v = start
-        while int(index.next_node[v]) < n:
-            edges.append(int(index.next_edge[v]))
-            v = int(index.next_node[v])
+        nxt, nxt_edge = index.next_node, index.next_edge
+        while (w := nxt.item(v)) < n:
+            edges.append(nxt_edge.item(v))
+            v = w
     return route_lonlat(net, int(q.geo[i]), float(q.fraction[i]), start, edges,
                         int(f.geo[fac_j]), float(f.fraction[fac_j]))  # fmt: skip
 
@@ -410,7 +419,7 @@ def nearest(
             if res is not None:
                 status, fac, dur, dist, snap_d, route = res
                 return NearestResult(
-                    status=np.array([status]), facility=np.array([[fac]], dtype=np.int64),
+                    status=_STATUS_ONE[status].copy(), facility=np.array([[fac]], dtype=np.int64),
                     duration_s=np.array([[dur]]), distance_m=np.array([[dist]]),
                     snap_distance_m=np.array([snap_d]),
                     routes=([[route]] if route is not None else [[]]) if with_route else None,

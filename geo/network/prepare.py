@@ -6,6 +6,7 @@ import logging
 import time
 
 from geo.network.csr import Network
+from geo.network.geometry import edge_vertex_span
 from geo.network.grid import snap_grid
 from geo.network.isochrones import DEFAULT_BUFFER_M
 from geo.network.polygons import prepare_clusters
@@ -38,6 +39,7 @@ def prepare_network(net: Network, *, isochrone_buffer_m: float | None = DEFAULT_
     _tree(net)
     snap_grid(net)
     _ = net.vertex_cum_m, net.edge_src, net.graph("time"), net.reverse_graph("time")
+    edge_vertex_span(net)
     if isochrone_buffer_m is not None:
         prepare_clusters(net, isochrone_buffer_m)
     logger.info("prepared network %s in %.1f s", net.name, time.perf_counter() - t0)

@@ -132,8 +132,8 @@ def nearest_k1_scalar(
             n = net.n_nodes
             nxt, nxt_edge = index.next_node, index.next_edge
             v = start
-            while (w := int(nxt[v])) < n:
-                edges.append(int(nxt_edge[v]))
+            while (w := nxt.item(v)) < n:
+                edges.append(nxt_edge.item(v))
                 v = w
         route = route_lonlat(net, g, t, start, edges, int(f.geo[fac]), float(f.fraction[fac]))
     return "network", fac, cost, length, snap_d, route
