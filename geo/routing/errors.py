@@ -7,8 +7,10 @@ framework is imported here.
 
 from __future__ import annotations
 
+from geo.errors import GeoError
 
-class RoutingError(Exception):
+
+class RoutingError(GeoError):
     """Base class of routing errors.
 
     Parameters
@@ -18,16 +20,14 @@ class RoutingError(Exception):
     """
 
     status_code: int = 400
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    code = "routing_error"
 
 
 class InstanceFormatError(RoutingError):
     """A benchmark instance file could not be parsed."""
 
     status_code = 422
+    code = "instance_format"
 
 
 class ProblemValidationError(RoutingError):
@@ -42,6 +42,7 @@ class ProblemValidationError(RoutingError):
     """
 
     status_code = 422
+    code = "invalid_problem"
 
     def __init__(self, message: str, problems: list[str] | None = None) -> None:
         self.problems = list(problems or [])
@@ -53,3 +54,4 @@ class InfeasibleSolutionError(RoutingError):
     """The solver returned a solution that the independent checker rejects."""
 
     status_code = 500
+    code = "infeasible_solution"
