@@ -249,7 +249,11 @@ async function main() {
       });
       return;
     }
-    map.fitBounds(coverage.group.getBounds(), sheet.fitPadding());
+    // The coverage and the chosen point together: how far outside is it?
+    const bounds = coverage.group.getBounds();
+    const location = nearest?.location;
+    if (location) bounds.extend([location.lat, location.lon]);
+    map.fitBounds(bounds, sheet.fitPadding());
   };
   const districts = new DistrictsOverlay(map);
   const metro = new MetroOverlay(map);

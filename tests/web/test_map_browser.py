@@ -32,7 +32,8 @@ FIND_EMPTY_POINT_JS = """
 const map = document.getElementById("map");
 const box = map.getBoundingClientRect();
 const cx = box.left + box.width / 2, cy = box.top + box.height / 2;
-const blocked = ".leaflet-marker-icon, .leaflet-control, .map-notices, .leaflet-popup, .sheet";
+const blocked = ".leaflet-marker-icon, .leaflet-control, .map-notices, .leaflet-popup, .sheet, "
+  + ".leaflet-tooltip";
 for (let r = 0; r < Math.min(box.width, box.height) / 2 - 20; r += 12) {
   for (let a = 0; a < 360; a += 30) {
     const x = cx + r * Math.cos(a * Math.PI / 180), y = cy + r * Math.sin(a * Math.PI / 180);
@@ -45,12 +46,43 @@ return null;
 """
 
 
+# Records the page's /nearest requests and answers driving ones with the walking answer
+# relabelled as driving (see test_walk_routes_drive_switch_and_isochrones).
+STUB_DRIVE_JS = """
+const realFetch = window.fetch;
+window.__nearestRequests = [];
+window.fetch = async (resource, options) => {
+  const url = String(resource);
+  if (!url.includes("/api/v1/nearest")) return realFetch(resource, options);
+  window.__nearestRequests.push(url);
+  if (!url.includes("profile=drive")) return realFetch(resource, options);
+  const walk = await realFetch(url.replace("profile=drive", "profile=walk"), options);
+  const body = await walk.json();
+  body.query.profile = "drive";
+  body.query.network = "citywide_drive";
+  for (const result of body.results) result.duration_s = result.distance_m / 8;
+  return new Response(JSON.stringify(body), {
+    status: 200,
+    headers: {"Content-Type": "application/json"},
+  });
+};
+"""
+
+
+def _wait(driver: WebDriver) -> WebDriverWait:
+    """A wait that polls every 0.1 s (the default 0.5 s adds up over the module)."""
+    return WebDriverWait(driver, WAIT_S, poll_frequency=0.1)
+
+
+def _text(element: Any) -> str:
+    """An element's text whether or not it is scrolled into view."""
+    return str(element.get_attribute("textContent"))
+
+
 def _open_map(driver: WebDriver, server: LiveServer, query: str = "?basemap=offline") -> None:
     """Load the page and wait until layers, overlays and the basemap are ready."""
     driver.get(server.url + query)
-    WebDriverWait(driver, WAIT_S).until(
-        lambda d: d.execute_script("return document.body.dataset.ready || null")
-    )
+    _wait(driver).until(lambda d: d.execute_script("return document.body.dataset.ready || null"))
     state = driver.execute_script("return document.body.dataset.ready")
     assert state == "true", f"the map did not start (state {state!r})"
 
@@ -68,15 +100,45 @@ def _nearest_items(driver: WebDriver) -> list[Any]:
     return driver.find_elements(By.CSS_SELECTOR, "#nearest-list > li.result")
 
 
-def _api_nearest(server: LiveServer, lon: float, lat: float, layer: str) -> dict[str, Any]:
-    query = urllib.parse.urlencode({"lon": lon, "lat": lat, "layer": layer, "k": 5})
+def _nearest_query(driver: WebDriver) -> dict[str, Any]:
+    """The page's last /nearest request parameters, the server's echo and the status."""
+    query: dict[str, Any] = driver.execute_script("return window.servicemap.getNearestQuery()")
+    return query
+
+
+def _wait_for_profile(driver: WebDriver, profile: str, n_items: int = 5) -> None:
+    """Wait until the list shows the answer of a search with this travel profile."""
+    _wait(driver).until(
+        lambda d: (
+            (_nearest_query(d)["query"] or {}).get("profile") == profile
+            and len(_nearest_items(d)) == n_items
+            and d.find_element(By.ID, "nearest-list").get_attribute("aria-busy") == "false"
+        )
+    )
+
+
+def _tap_map(driver: WebDriver) -> None:
+    """Tap an empty spot of the map near its centre."""
+    offset = driver.execute_script(FIND_EMPTY_POINT_JS)
+    assert offset is not None, "no empty spot to tap on the map"
+    ActionChains(driver).move_to_element_with_offset(
+        driver.find_element(By.ID, "map"), round(offset[0]), round(offset[1])
+    ).click().perform()
+
+
+def _api_nearest(
+    server: LiveServer, lon: float, lat: float, layer: str, profile: str = "walk"
+) -> dict[str, Any]:
+    query = urllib.parse.urlencode(
+        {"lon": lon, "lat": lat, "layer": layer, "k": 5, "profile": profile}
+    )
     with urllib.request.urlopen(f"{server.url}api/v1/nearest?{query}", timeout=10) as answer:
         return json.load(answer)
 
 
 def _wait_for_popup(driver: WebDriver) -> Any:
     """The open popup's content, once its fade-in animation has finished."""
-    WebDriverWait(driver, WAIT_S).until(
+    _wait(driver).until(
         lambda d: d.execute_script(
             "const p = document.querySelector('.leaflet-popup');"
             "return p !== null && getComputedStyle(p).opacity === '1';"
@@ -87,7 +149,7 @@ def _wait_for_popup(driver: WebDriver) -> Any:
 
 def _screenshot(driver: WebDriver, artifacts_dir: Path, name: str) -> None:
     """Save a screenshot once no zoom animation is running."""
-    WebDriverWait(driver, WAIT_S).until(
+    _wait(driver).until(
         lambda d: d.execute_script("return !document.querySelector('.leaflet-zoom-anim')")
     )
     path = artifacts_dir / f"{name}.png"
@@ -126,8 +188,24 @@ def test_map_loads_without_console_errors(
     hospital = driver.find_element(By.CSS_SELECTOR, "#layers-context input[data-layer='hospital']")
     assert not hospital.is_selected()
     assert re.search(r"\d[\d,]* 处", registry_rows[2].text), registry_rows[2].text
+    # The walking network's coverage outline can be shown from the panel.
+    coverage = driver.find_element(
+        By.CSS_SELECTOR, "#layers-overlays input[data-layer='walk-coverage']"
+    )
+    assert not coverage.is_selected()
+    driver.find_element(By.CSS_SELECTOR, "label[for='layer-toggle-walk-coverage']").click()
+    _wait(driver).until(
+        lambda d: d.find_elements(By.CSS_SELECTOR, ".leaflet-coverage-pane path.coverage-outline")
+    )
     _screenshot(driver, artifacts_dir, "map-phone-layers")
+    driver.find_element(By.CSS_SELECTOR, "label[for='layer-toggle-walk-coverage']").click()
+    _wait(driver).until(
+        lambda d: not d.find_elements(By.CSS_SELECTOR, ".leaflet-coverage-pane path")
+    )
     driver.find_element(By.ID, "btn-layers-close").click()
+    planner = driver.find_element(By.ID, "link-planner")
+    assert planner.get_attribute("href").endswith("/planner.html")
+    assert "规划视图" in planner.text
     _screenshot(driver, artifacts_dir, "map-phone-start")
     assert _console_problems(driver) == []
 
@@ -160,13 +238,8 @@ def test_tap_sets_location_and_lists_five_nearest(
     _open_map(phone_browser, live_server)
     driver = phone_browser
     assert _nearest_items(driver) == []
-    offset = driver.execute_script(FIND_EMPTY_POINT_JS)
-    assert offset is not None, "no empty spot to tap on the map"
-    map_el = driver.find_element(By.ID, "map")
-    ActionChains(driver).move_to_element_with_offset(
-        map_el, round(offset[0]), round(offset[1])
-    ).click().perform()
-    WebDriverWait(driver, WAIT_S).until(lambda d: len(_nearest_items(d)) == 5)
+    _tap_map(driver)
+    _wait(driver).until(lambda d: len(_nearest_items(d)) == 5)
     location = driver.execute_script("return window.servicemap.getLocation()")
     assert location["source"] == "tap"
     assert 120.8 < location["lon"] < 122.2
@@ -202,7 +275,7 @@ def test_language_toggle_switches_visible_text(
     _open_map(phone_browser, live_server)
     driver = phone_browser
     driver.execute_script("window.servicemap.setLocation(121.4705745, 31.2346189)")
-    WebDriverWait(driver, WAIT_S).until(lambda d: len(_nearest_items(d)) == 5)
+    _wait(driver).until(lambda d: len(_nearest_items(d)) == 5)
 
     def visible() -> dict[str, str]:
         return {
@@ -219,7 +292,7 @@ def test_language_toggle_switches_visible_text(
     assert zh["html"] == "zh-CN"
     assert "开放时间" in zh["first"]
     driver.find_element(By.ID, "btn-lang").click()
-    WebDriverWait(driver, WAIT_S).until(lambda d: visible()["title"] == "Worker Service Map")
+    _wait(driver).until(lambda d: visible()["title"] == "Worker Service Map")
     en = visible()
     assert en["sheet"] == "Nearest to me"
     assert en["lang"] == "中文"
@@ -229,7 +302,7 @@ def test_language_toggle_switches_visible_text(
     assert "开放时间" not in en["first"]
     _screenshot(driver, artifacts_dir, "map-phone-english")
     driver.find_element(By.ID, "btn-lang").click()
-    WebDriverWait(driver, WAIT_S).until(lambda d: visible()["title"] == "职工服务地图")
+    _wait(driver).until(lambda d: visible()["title"] == "职工服务地图")
     assert visible()["sheet"] == "离我最近"
     assert _console_problems(driver) == []
 
@@ -243,7 +316,7 @@ def test_facility_text_is_escaped(
     driver.execute_script(
         "return window.servicemap.setLocation(arguments[0], arguments[1])", XSS_LON, XSS_LAT
     )
-    WebDriverWait(driver, WAIT_S).until(lambda d: len(_nearest_items(d)) == 5)
+    _wait(driver).until(lambda d: len(_nearest_items(d)) == 5)
     first = _nearest_items(driver)[0]
     assert first.get_attribute("data-facility-id") == live_server.xss_id
     assert first.find_element(By.CSS_SELECTOR, ".fac-name").text == XSS_NAME
@@ -265,11 +338,15 @@ def test_desktop_layout_and_analysis_hooks(
     _open_map(desktop_browser, live_server)
     driver = desktop_browser
     driver.execute_script("window.servicemap.setLocation(121.4705745, 31.2346189)")
-    WebDriverWait(driver, WAIT_S).until(lambda d: len(_nearest_items(d)) == 5)
+    _wait(driver).until(lambda d: len(_nearest_items(d)) == 5)
     sheet = driver.find_element(By.ID, "sheet").rect
     map_rect = driver.find_element(By.ID, "map").rect
     assert sheet["x"] + sheet["width"] <= map_rect["x"] + 1
     assert map_rect["width"] > sheet["width"]
+    # The list scrolls inside the side panel; neither it nor the map grows past the window.
+    height = driver.execute_script("return window.innerHeight")
+    assert map_rect["y"] + map_rect["height"] <= height + 1
+    assert sheet["y"] + sheet["height"] <= height + 1
     _screenshot(driver, artifacts_dir, "map-desktop-nearest")
     assert _console_problems(driver) == []
 
@@ -308,4 +385,163 @@ def test_desktop_layout_and_analysis_hooks(
     driver.execute_script("window.servicemap.clearRoute(); window.servicemap.clearIsochrones()")
     assert driver.find_elements(By.CSS_SELECTOR, ".leaflet-route-pane path") == []
     assert driver.find_elements(By.CSS_SELECTOR, ".leaflet-isochrone-pane path") == []
+    assert _console_problems(driver) == []
+
+
+def test_walk_routes_drive_switch_and_isochrones(
+    phone_browser: WebDriver, live_server: LiveServer, artifacts_dir: Path
+) -> None:
+    _flush_console(phone_browser)
+    _open_map(phone_browser, live_server)
+    driver = phone_browser
+    # A tap in the central area (People's Square), inside the walking network's coverage.
+    driver.execute_script(
+        "window.servicemap.map.setView([31.2304, 121.4737], 16, {animate: false})"
+    )
+    _tap_map(driver)
+    _wait_for_profile(driver, "walk")
+    asked = _nearest_query(driver)
+    assert asked["params"]["profile"] == "walk"
+    assert asked["query"]["in_coverage"] is True
+    location = driver.execute_script("return window.servicemap.getLocation()")
+    expected = _api_nearest(live_server, location["lon"], location["lat"], "relay_station")
+    items = _nearest_items(driver)
+    assert [i.get_attribute("data-facility-id") for i in items] == [
+        r["facility"]["id"] for r in expected["results"]
+    ]
+    assert expected["results"][0]["method"] == "network"
+    first = items[0]
+    assert (
+        first.find_element(By.CSS_SELECTOR, ".result-distance").get_attribute("data-method")
+        == "network"
+    )
+    minutes = max(1, round(expected["results"][0]["duration_s"] / 60))
+    assert f"步行约 {minutes} 分钟" in first.text, first.text
+    assert re.search(r"\d+ 米", first.text), first.text
+    # The route of the first (chosen) result is drawn along the streets.
+    assert "is-selected" in first.get_attribute("class")
+    network_paths = driver.find_elements(By.CSS_SELECTOR, ".leaflet-route-pane path.route-network")
+    assert len(network_paths) == 1
+    first_route = network_paths[0].get_attribute("d")
+    assert first_route.count("L") >= 1
+    assert "沿道路的路线" in driver.find_element(By.CSS_SELECTOR, ".map-legend").text
+    _screenshot(driver, artifacts_dir, "map-phone-walk-route")
+    # Choosing another result in the list draws its route instead.
+    items[2].find_element(By.CSS_SELECTOR, ".result-head").click()
+    _wait(driver).until(lambda d: "is-selected" in _nearest_items(d)[2].get_attribute("class"))
+    paths = driver.find_elements(By.CSS_SELECTOR, ".leaflet-route-pane path.route-network")
+    assert len(paths) == 1
+    assert paths[0].get_attribute("d") != first_route
+    _wait_for_popup(driver)
+    driver.execute_script("window.servicemap.map.closePopup()")
+
+    # Driving: the switch re-runs the search with profile=drive. The page's requests are
+    # recorded; the driving answer itself is stood in for by the walking one relabelled
+    # (the first driving query prepares the citywide network, tens of seconds of server
+    # time that belong to the API tests, not to this page test).
+    driver.execute_script(STUB_DRIVE_JS)
+    driver.find_element(By.CSS_SELECTOR, "label[for='travel-drive']").click()
+    _wait_for_profile(driver, "drive")
+    assert _nearest_query(driver)["params"]["profile"] == "drive"
+    requested = driver.execute_script("return window.__nearestRequests")
+    assert len(requested) == 1
+    assert "profile=drive" in requested[0]
+    assert driver.find_element(By.ID, "travel-drive").is_selected()
+    first = _nearest_items(driver)[0]
+    assert re.search(r"驾车约 \d+ 分钟", first.text), first.text
+    amap = first.find_element(By.CSS_SELECTOR, "a.nav-link[href*='amap.com']")
+    assert "mode=car" in amap.get_attribute("href")
+    assert driver.find_elements(By.CSS_SELECTOR, ".leaflet-route-pane path.route-network")
+    _screenshot(driver, artifacts_dir, "map-phone-drive")
+
+    # Back to walking, then the 5/10/15-minute walking areas.
+    driver.find_element(By.CSS_SELECTOR, "label[for='travel-walk']").click()
+    _wait_for_profile(driver, "walk")
+    toggle = driver.find_element(By.ID, "btn-isochrones")
+    assert toggle.text == "5/10/15 分钟步行圈"
+    toggle.click()
+    _wait(driver).until(
+        lambda d: (
+            len(d.find_elements(By.CSS_SELECTOR, ".leaflet-isochrone-pane path.isochrone")) == 3
+        )
+    )
+    assert toggle.get_attribute("aria-pressed") == "true"
+    legend = driver.find_element(By.CSS_SELECTOR, ".map-legend").text
+    for text in ("步行可达范围", "5 分钟", "10 分钟", "15 分钟"):
+        assert text in legend, legend
+    _screenshot(driver, artifacts_dir, "map-phone-isochrones")
+    toggle.click()
+    _wait(driver).until(
+        lambda d: not d.find_elements(By.CSS_SELECTOR, ".leaflet-isochrone-pane path")
+    )
+    assert _console_problems(driver) == []
+
+
+def test_estimates_outside_coverage_and_unreachable_across_river(
+    desktop_browser: WebDriver, live_server: LiveServer, artifacts_dir: Path
+) -> None:
+    _flush_console(desktop_browser)
+    _open_map(desktop_browser, live_server)
+    driver = desktop_browser
+    # Songjiang: outside the walking network, every answer is an estimate and says so.
+    driver.execute_script("return window.servicemap.setLocation(121.2278, 31.0322)")
+    _wait_for_profile(driver, "walk")
+    assert _nearest_query(driver)["query"]["in_coverage"] is False
+    for item in _nearest_items(driver):
+        block = item.find_element(By.CSS_SELECTOR, ".result-distance")
+        assert block.get_attribute("data-method") == "estimated"
+        assert "约" in block.get_attribute("textContent")
+        badge = block.find_element(By.CSS_SELECTOR, ".badge-estimate")
+        assert badge.get_attribute("textContent") == "估算"
+        assert "font-style: italic" in driver.execute_script(
+            "const s = getComputedStyle(arguments[0]); return 'font-style: ' + s.fontStyle",
+            block.find_element(By.CSS_SELECTOR, ".result-km"),
+        )
+    notes = _text(driver.find_element(By.ID, "nearest-notes"))
+    assert "估算：直线距离×绕行系数" in notes, notes
+    assert "不在步行路网覆盖范围" in notes, notes
+    assert driver.find_elements(By.CSS_SELECTOR, ".leaflet-route-pane path.route-estimated")
+    assert not driver.find_elements(By.CSS_SELECTOR, ".leaflet-route-pane path.route-network")
+    legend = driver.find_element(By.CSS_SELECTOR, ".map-legend").text
+    assert "估算：直线距离×绕行系数" in legend, legend
+    # Walking areas cannot be drawn here: a message, and the coverage outline on request.
+    driver.execute_script("return window.servicemap.setIsochrones(true)")
+    status = driver.find_element(By.ID, "isochrone-status")
+    assert "不在步行路网覆盖范围" in status.text, status.text
+    assert driver.find_elements(By.CSS_SELECTOR, ".leaflet-isochrone-pane path") == []
+    driver.find_element(By.ID, "btn-show-coverage").click()
+    _wait(driver).until(
+        lambda d: d.find_elements(By.CSS_SELECTOR, ".leaflet-coverage-pane path.coverage-outline")
+    )
+    _screenshot(driver, artifacts_dir, "map-desktop-estimates")
+    driver.execute_script(
+        "window.servicemap.showCoverage(false); return window.servicemap.setIsochrones(false)"
+    )
+
+    # Lujiazui on foot: the Puxi training site across the river is unreachable, and listed
+    # as such (with its straight-line distance), never as a route distance.
+    driver.execute_script("return window.servicemap.setNearestLayer('training_site')")
+    driver.execute_script("return window.servicemap.setLocation(121.502, 31.2395)")
+    _wait(driver).until(
+        lambda d: (
+            (_nearest_query(d)["query"] or {}).get("layer") == "training_site"
+            and d.find_element(By.ID, "unreachable").is_displayed()
+        )
+    )
+    unreachable = _nearest_query(driver)["unreachable"]
+    assert unreachable, "the API reported nothing unreachable"
+    across = unreachable[0]["facility"]
+    section = driver.find_element(By.ID, "unreachable")
+    assert "步行无法到达" in _text(section.find_element(By.CSS_SELECTOR, ".unreachable-title"))
+    entry = section.find_element(
+        By.CSS_SELECTOR, f".unreachable-item[data-facility-id='{across['id']}']"
+    )
+    entry_text = _text(entry)
+    assert across["name"] in entry_text
+    assert "步行无法到达（河对岸无桥梁/轮渡数据）" in entry_text
+    assert "直线距离" in entry_text
+    listed = [i.get_attribute("data-facility-id") for i in _nearest_items(driver)]
+    assert across["id"] not in listed
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", section)
+    _screenshot(driver, artifacts_dir, "map-desktop-unreachable")
     assert _console_problems(driver) == []
