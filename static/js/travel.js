@@ -132,9 +132,11 @@ export class TravelControls {
     return this.isochrones.layer;
   }
 
-  /** Draw the switch, the toggle label and the isochrone message in the current language. */
-  render() {
-    const { modes, toggle, status } = this.els;
+  /** The radio buttons of the switch (built once, so keyboard focus survives re-renders). */
+  _buildModes() {
+    const { modes } = this.els;
+    this.modeInputs = new Map();
+    this.modeLabels = new Map();
     replaceChildren(
       modes,
       PROFILES.map((profile) => {
@@ -145,18 +147,25 @@ export class TravelControls {
           id: `travel-${profile}`,
           class: "seg-input",
         });
-        input.checked = profile === this.profile;
         input.addEventListener("change", () => {
           if (input.checked) this.setProfile(profile);
         });
-        return h(
-          "span",
-          { class: "seg-item" },
-          input,
-          h("label", { for: `travel-${profile}`, class: "seg-label", text: t(`travel.${profile}`) }),
-        );
+        const label = h("label", { for: `travel-${profile}`, class: "seg-label" });
+        this.modeInputs.set(profile, input);
+        this.modeLabels.set(profile, label);
+        return h("span", { class: "seg-item" }, input, label);
       }),
     );
+  }
+
+  /** Draw the switch, the toggle label and the isochrone message in the current language. */
+  render() {
+    const { modes, toggle, status } = this.els;
+    if (!this.modeInputs) this._buildModes();
+    for (const profile of PROFILES) {
+      this.modeInputs.get(profile).checked = profile === this.profile;
+      this.modeLabels.get(profile).textContent = t(`travel.${profile}`);
+    }
     modes.setAttribute("aria-label", t("travel.label"));
     toggle.textContent = t(`isochrone.toggle.${this.isochroneProfile}`);
     toggle.title = t("isochrone.toggle.title");
