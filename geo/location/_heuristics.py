@@ -87,6 +87,32 @@ def greedy(rings: Rings, n_new_sites: int, base: float) -> np.ndarray:
     return open_local
 
 
+def _two_nearest_rows(
+    rings: Rings, open_local: np.ndarray, rows: np.ndarray, base: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Nearest and second-nearest open site (cost and local site) of the given rows."""
+    d1 = np.full(rows.size, base)
+    d2 = np.full(rows.size, base)
+    c1 = np.full(rows.size, -1, dtype=np.int64)
+    c2 = np.full(rows.size, -1, dtype=np.int64)
+    if rows.size == 0:
+        return d1, c1, d2, c2
+    entries = rings.row_entries(rows)
+    hit = entries[open_local[rings.entry_site[entries]]]
+    if hit.size == 0:
+        return d1, c1, d2, c2
+    pos = np.searchsorted(rings.entry_ptr[rows], hit, side="right") - 1
+    first = np.ones(hit.size, dtype=bool)
+    first[1:] = pos[1:] != pos[:-1]
+    second = np.zeros(hit.size, dtype=bool)
+    second[1:] = first[:-1] & ~first[1:]
+    d1[pos[first]] = rings.entry_cost[hit[first]]
+    c1[pos[first]] = rings.entry_site[hit[first]]
+    d2[pos[second]] = rings.entry_cost[hit[second]]
+    c2[pos[second]] = rings.entry_site[hit[second]]
+    return np.minimum(d1, base), c1, np.minimum(d2, base), c2
+
+
 def interchange(
     rings: Rings, open_local: np.ndarray, base: float, max_swaps: int = 10_000
 ) -> np.ndarray:
@@ -98,6 +124,8 @@ def interchange(
                 + Σ_{i: c1_i = f} w_i (d2_i − d1_i)                  (loss of removing f)
                 + Σ_{i: c1_i = f, d_ij < d2_i} w_i (max(d_ij, d1_i) − d2_i)
 
+    The nearest and second-nearest open sites are updated incrementally after every swap
+    (only rows that lose one of them are rescanned; Whitaker's fast interchange).
     Returns the locally optimal open mask (fixed sites stay open).
     """
     open_local = open_local.copy()
@@ -105,8 +133,10 @@ def interchange(
     m = len(rings.sites)
     row = rings.entry_row
     w = rings.weight
+    all_rows = np.arange(rings.n_rows)
+    d1, c1, d2, c2 = _two_nearest_rows(rings, open_local, all_rows, base)
+    site_ptr, site_entry = rings.site_entries
     for _ in range(max_swaps):
-        d1, c1, d2 = nearest_two(rings, open_local, base)
         new_open = np.flatnonzero(open_local[:n_elig])
         closed = ~open_local[:n_elig]
         if new_open.size == 0 or not closed.any():
@@ -143,6 +173,26 @@ def interchange(
         scale = max(1.0, float(np.dot(w, d1)))
         if not delta[j, f] < -1e-9 * scale:
             break
-        open_local[new_open[f]] = False
+        gone = int(new_open[f])
+        open_local[gone] = False
         open_local[j] = True
+        # Rows that lose their nearest or second-nearest site are rescanned ...
+        lost = (c1 == gone) | (c2 == gone)
+        # ... the others may only gain the new site j.
+        mine = site_entry[site_ptr[j] : site_ptr[j + 1]]
+        j_rows = row[mine]
+        j_cost = rings.entry_cost[mine]
+        keep = ~lost[j_rows]
+        j_rows, j_cost = j_rows[keep], j_cost[keep]
+        first = j_cost < d1[j_rows]
+        r = j_rows[first]
+        d2[r], c2[r] = d1[r], c1[r]
+        d1[r], c1[r] = j_cost[first], j
+        second = ~first & (j_cost < d2[j_rows])
+        r = j_rows[second]
+        d2[r], c2[r] = j_cost[second], j
+        rescan = np.flatnonzero(lost)
+        d1[rescan], c1[rescan], d2[rescan], c2[rescan] = _two_nearest_rows(
+            rings, open_local, rescan, base
+        )
     return open_local

@@ -32,6 +32,9 @@ import numpy as np
 
 logger = logging.getLogger(__name__)
 
+#: Initial step factor at every node (halved after 5 iterations without progress).
+THETA0 = 2.0
+
 
 @dataclass(frozen=True)
 class BranchOutcome:
@@ -148,13 +151,14 @@ class _Search:
             cols = self.cost_w[:, free]
             lo = np.minimum(cols.min(axis=1), cap)
             lam = np.clip(lam, lo, cap)
-            (
-                bound,
-                lam,
-                rho,
-                chosen,
-                y_avg,
-            ) = self._subgradient(cols, cap, lo, lam, q, max_iterations)
+            # Rows whose own option is at least as cheap as every free column are settled:
+            # their multiplier sits at u_i and they add nothing to any ρ.
+            live = lo < cap
+            settled = float(cap[~live].sum())
+            bound, lam_live, rho, chosen, y_avg = self._subgradient(
+                cols[live], cap[live], lo[live], lam[live], q, max_iterations, settled
+            )
+            lam[live] = lam_live
             sol = opened.copy()
             sol[free[chosen]] = True
             self.offer(sol)
@@ -195,21 +199,27 @@ class _Search:
         lam: np.ndarray,
         q: int,
         max_iterations: int,
+        constant: float,
     ) -> tuple[float, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Projected subgradient ascent on the node's ``L(λ)`` with primal averaging."""
-        theta = 1.0
+        """Projected subgradient ascent on the node's ``L(λ)`` with primal averaging.
+
+        ``constant`` is the settled rows' share of the bound.
+        """
+        theta = THETA0
         best = -np.inf
         best_lam = lam
         best_rho = np.zeros(cols.shape[1])
         best_chosen = np.arange(q)
         y_avg = np.zeros(cols.shape[1])
         stall = 0
+        diff = np.empty_like(cols)
         for it in range(max_iterations):
             self.iterations += 1
-            below = cols < lam[:, None]
-            rho = np.where(below, cols - lam[:, None], 0.0).sum(axis=0)
+            np.subtract(cols, lam[:, None], out=diff)
+            np.minimum(diff, 0.0, out=diff)
+            rho = diff.sum(axis=0)
             chosen = np.argpartition(rho, q - 1)[:q] if q < rho.size else np.arange(rho.size)
-            value = float(lam.sum() + rho[chosen].sum())
+            value = float(constant + lam.sum() + rho[chosen].sum())
             if value > best + 1e-9 * max(1.0, abs(value)):
                 best, best_lam, best_rho, best_chosen = value, lam, rho, chosen
                 stall = 0
@@ -223,7 +233,7 @@ class _Search:
             y_avg = y_now if it == 0 else 0.85 * y_avg + 0.15 * y_now
             if best > self.threshold or theta < 1e-4:
                 break
-            g = 1.0 - below[:, chosen].sum(axis=1)
+            g = 1.0 - (diff[:, chosen] < 0.0).sum(axis=1)
             g[(lam >= cap) & (g > 0)] = 0.0
             g[(lam <= lo) & (g < 0)] = 0.0
             norm = float(np.dot(g, g))
@@ -245,7 +255,7 @@ def lagrangian_branch_and_bound(
     *,
     deadline: float | None = None,
     max_nodes: int = 200_000,
-    node_iterations: int = 60,
+    node_iterations: int = 25,
     root_iterations: int = 400,
 ) -> BranchOutcome:
     """Prove (or improve) a p-median incumbent by Lagrangian branch-and-bound.

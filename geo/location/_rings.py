@@ -101,6 +101,24 @@ class Rings:
         starts = np.repeat(self.entry_ptr[:-1] - np.cumsum(lengths) + lengths, lengths)
         return starts + np.arange(total)
 
+    @cached_property
+    def site_entries(self) -> tuple[np.ndarray, np.ndarray]:
+        """Entries grouped by local site: ``(ptr, entry)``, site ``s`` owns
+        ``entry[ptr[s]:ptr[s+1]]`` (ascending row order)."""
+        order = np.argsort(self.entry_site, kind="stable")
+        counts = np.bincount(self.entry_site, minlength=len(self.sites))
+        return np.concatenate([[0], np.cumsum(counts)]), order
+
+    def row_entries(self, rows: np.ndarray) -> np.ndarray:
+        """All entries of the given rows, row after row (each row in cost order)."""
+        starts = self.entry_ptr[rows]
+        lengths = self.entry_ptr[rows + 1] - starts
+        total = int(lengths.sum())
+        if total == 0:
+            return np.zeros(0, dtype=np.int64)
+        offsets = np.repeat(starts - np.cumsum(lengths) + lengths, lengths)
+        return offsets + np.arange(total)
+
     def level_rank(self) -> np.ndarray:
         """Rank (0-based) of every level within its row."""
         row_of_level = np.repeat(np.arange(self.n_rows), self.n_levels)
