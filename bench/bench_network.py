@@ -144,10 +144,16 @@ def bench_nearest(quick: bool) -> list[str]:
         "|---|---:|---:|",
         f"| naive peer (osmnx nearest_nodes + networkx Dijkstra), {n_peer} queries | "
         f"{t_peer * 1e3:.1f} ms | 1× |",
-        row(f"engine, one call per point ({n_single:,} points), mean", t_single,
-            f" (p50 {np.median(single) * 1e6:.1f}, p99 {np.percentile(single, 99) * 1e6:.1f})"),
-        row("engine, one call per point, with route (1,000 points), mean", t_route,
-            f" (p99 {np.percentile(routed, 99) * 1e6:.0f})"),
+        row(
+            f"engine, one call per point ({n_single:,} points), mean",
+            t_single,
+            f" (p50 {np.median(single) * 1e6:.1f}, p99 {np.percentile(single, 99) * 1e6:.1f})",
+        ),
+        row(
+            "engine, one call per point, with route (1,000 points), mean",
+            t_route,
+            f" (p99 {np.percentile(routed, 99) * 1e6:.0f})",
+        ),
         row(f"engine, batched ({n_batch:,} per call)", t_batch),
         "",
         f"**Single-query ratio {t_peer / t_single:,.0f}×, batched ratio "
@@ -320,8 +326,12 @@ def bench_scaling(quick: bool) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--osm-dir", type=Path, default=REPO.parent / "shared" / "data" / "osm",
-                        help="folder with central_100km2.osm and lujiazui.osm (build timing)")
+    parser.add_argument(
+        "--osm-dir",
+        type=Path,
+        default=REPO.parent / "shared" / "data" / "osm",
+        help="folder with central_100km2.osm and lujiazui.osm (build timing)",
+    )
     parser.add_argument("--quick", action="store_true", help="smaller peer sample, no 1M graph")
     args = parser.parse_args()
     load_before = os.getloadavg()
@@ -333,9 +343,11 @@ def main() -> None:
         ("Scaling (generated planar grids)", bench_scaling(args.quick)),
     ]
     load_after = os.getloadavg()
-    print(f"Machine: {os.cpu_count()} cores; load average (1/5/15 min) "
-          f"{'/'.join(f'{x:.1f}' for x in load_before)} before, "
-          f"{'/'.join(f'{x:.1f}' for x in load_after)} after the run.\n")
+    print(
+        f"Machine: {os.cpu_count()} cores; load average (1/5/15 min) "
+        f"{'/'.join(f'{x:.1f}' for x in load_before)} before, "
+        f"{'/'.join(f'{x:.1f}' for x in load_after)} after the run.\n"
+    )
     for title, lines in sections:
         print(f"### {title}\n")
         print("\n".join(lines))

@@ -412,7 +412,9 @@ def build_snap_grid(
     cover = (net.coverage, net._to_lonlat)
     fine = _build_level(seg, s["seg_len"], (x_min, y_min, cell, n_cols, n_rows), ring, None,
                         chunk_cells, *cover)  # fmt: skip
-    missing = (fine.cell_span[:, 0] < 0).reshape(n_rows_c, coarse, n_cols_c, coarse).any(axis=(1, 3))
+    missing = (
+        (fine.cell_span[:, 0] < 0).reshape(n_rows_c, coarse, n_cols_c, coarse).any(axis=(1, 3))
+    )
     wide = _build_level(seg, s["seg_len"], (x_min, y_min, big, n_cols_c, n_rows_c), ring,
                         missing.ravel(), chunk_cells, *cover)  # fmt: skip
     grid = SnapGrid(levels=(fine, wide), table=table, pieces=pieces)

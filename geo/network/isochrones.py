@@ -100,9 +100,7 @@ def reached_intervals(
     return geo, a[geo], b[geo]
 
 
-def _segments_for(
-    net: Network, geo: np.ndarray, lo: np.ndarray, hi: np.ndarray
-) -> np.ndarray:
+def _segments_for(net: Network, geo: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     """Straight sub-segments ``(k, 2, 2)`` covering fractions ``[lo, hi]`` of pieces ``geo``.
 
     Sub-segments of one stretch are consecutive and share end points.
@@ -115,7 +113,9 @@ def _segments_for(
     offsets = seg["offsets"]
     n_seg = np.diff(offsets)[geo] - 1
     first = offsets[geo] - geo  # index of the piece's first segment (one fewer per piece)
-    seg_idx = np.repeat(first, n_seg) + (np.arange(n_seg.sum()) - np.repeat(np.cumsum(n_seg) - n_seg, n_seg))
+    seg_idx = np.repeat(first, n_seg) + (
+        np.arange(n_seg.sum()) - np.repeat(np.cumsum(n_seg) - n_seg, n_seg)
+    )
     length = seg["geo_len"][geo]
     d_lo = np.repeat(lo * length, n_seg)
     d_hi = np.repeat(hi * length, n_seg)

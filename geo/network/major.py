@@ -30,6 +30,7 @@ from geo.network.profiles import MOTOR_ONLY, SPEEDS_KMH
 
 logger = logging.getLogger(__name__)
 
+
 def join_major_roads(graph: nx.MultiDiGraph, path: Path) -> dict[str, int]:
     """Add the major-road links of a GeoJSON file to ``graph`` in place.
 

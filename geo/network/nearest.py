@@ -228,7 +228,9 @@ def build_facility_index(
     return index.prepare() if prepare else index
 
 
-def _route_k1(index: FacilityIndex, q: Snapped, i: int, start: int, fac_j: int) -> list[list[float]]:
+def _route_k1(
+    index: FacilityIndex, q: Snapped, i: int, start: int, fac_j: int
+) -> list[list[float]]:
     net = index.net
     f = index.fac_snap
     edges: list[int] = []

@@ -15,7 +15,9 @@ from geo.network.snap import _samples, _tree
 logger = logging.getLogger(__name__)
 
 
-def prepare_network(net: Network, *, isochrone_buffer_m: float | None = DEFAULT_BUFFER_M) -> Network:
+def prepare_network(
+    net: Network, *, isochrone_buffer_m: float | None = DEFAULT_BUFFER_M
+) -> Network:
     """Build the snapping indexes, route helpers and isochrone cluster polygons now.
 
     Everything here is otherwise built on first use, which would make the first queries of

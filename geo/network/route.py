@@ -120,10 +120,14 @@ def route(
             best_len = (o_t - d_t) * float(net.length_m[bwd])
     leave_t, leave_l = leave_costs(net, o, "time"), leave_costs(net, o, "length")
     arrive_t, arrive_l = arrive_costs(net, d, "time"), arrive_costs(net, d, "length")
-    starts = [(int(leave_t.node_head[0]), float(leave_t.cost_head[0]), float(leave_l.cost_head[0])),
-              (int(leave_t.node_tail[0]), float(leave_t.cost_tail[0]), float(leave_l.cost_tail[0]))]
-    ends = [(int(arrive_t.node_tail[0]), float(arrive_t.cost_tail[0]), float(arrive_l.cost_tail[0])),
-            (int(arrive_t.node_head[0]), float(arrive_t.cost_head[0]), float(arrive_l.cost_head[0]))]
+    starts = [
+        (int(leave_t.node_head[0]), float(leave_t.cost_head[0]), float(leave_l.cost_head[0])),
+        (int(leave_t.node_tail[0]), float(leave_t.cost_tail[0]), float(leave_l.cost_tail[0])),
+    ]
+    ends = [
+        (int(arrive_t.node_tail[0]), float(arrive_t.cost_tail[0]), float(arrive_l.cost_tail[0])),
+        (int(arrive_t.node_head[0]), float(arrive_t.cost_head[0]), float(arrive_l.cost_head[0])),
+    ]
     starts = [s for s in starts if s[0] >= 0]
     ends = [e for e in ends if e[0] >= 0]
     ox, oy = net.project(np.asarray(o.lon), np.asarray(o.lat))

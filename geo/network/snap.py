@@ -91,8 +91,9 @@ def _samples(net: Network) -> tuple[cKDTree, np.ndarray]:
     return cKDTree(np.column_stack([x, y])), seg_id
 
 
-def _project(net: Network, seg_idx: np.ndarray, px: np.ndarray, py: np.ndarray
-             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _project(
+    net: Network, seg_idx: np.ndarray, px: np.ndarray, py: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Project points onto segments (broadcasting); return t, snapped x, y and distance."""
     seg = net.segments
     x0, y0 = seg["x0"][seg_idx], seg["y0"][seg_idx]
@@ -195,7 +196,9 @@ def snap(
     geo = seg["geo"][seg_idx].astype(np.int64)
     geo_len = seg["geo_len"][geo]
     with np.errstate(invalid="ignore", divide="ignore"):
-        frac = np.where(geo_len > 0, (seg["cum0"][seg_idx] + t * seg["seg_len"][seg_idx]) / geo_len, 0.0)
+        frac = np.where(
+            geo_len > 0, (seg["cum0"][seg_idx] + t * seg["seg_len"][seg_idx]) / geo_len, 0.0
+        )
     slon, slat = net.unproject(sx, sy)
     return Snapped(
         geo=geo,

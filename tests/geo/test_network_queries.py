@@ -117,7 +117,9 @@ def test_nearest_k1_matches_brute_force_and_k3(walk: Network) -> None:
 def test_walk_network_has_no_road_tunnel_or_motorway(walk: Network) -> None:
     classes = {HIGHWAY_CLASSES[c] for c in np.unique(walk.edge_class).tolist()}
     assert not classes & {"motorway", "motorway_link", "trunk", "trunk_link"}
-    foot = [HIGHWAY_CLASSES.index(c) for c in ("footway", "path", "pedestrian", "steps", "corridor")]
+    foot = [
+        HIGHWAY_CLASSES.index(c) for c in ("footway", "path", "pedestrian", "steps", "corridor")
+    ]
     tunnel = (walk.edge_flags & FLAG_TUNNEL) > 0
     assert not (tunnel & ~np.isin(walk.edge_class, foot)).any()
 
