@@ -14,6 +14,9 @@ from geo.network.snap import _samples, _tree
 
 logger = logging.getLogger(__name__)
 
+#: Networks with at most this many segments also get the STRtree fallback built up front.
+STRTREE_PREPARE_MAX_SEGMENTS = 500_000
+
 
 def prepare_network(
     net: Network, *, isochrone_buffer_m: float | None = DEFAULT_BUFFER_M
@@ -38,7 +41,8 @@ def prepare_network(
     """
     t0 = time.perf_counter()
     _samples(net)
-    _tree(net)
+    if net.segments["x0"].shape[0] <= STRTREE_PREPARE_MAX_SEGMENTS:
+        _tree(net)  # the rare snapping fallback; left lazy on very large networks (memory)
     snap_grid(net)
     _ = net.vertex_cum_m, net.edge_src, net.graph("time"), net.reverse_graph("time")
     edge_vertex_span(net)
