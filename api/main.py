@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from api.errors import install_error_handlers
 from api.routers import facilities, gaps, geography, layers, meta, nearest, network, plans
 from api.settings import Settings
+from layers.catalog import REGISTRY_LAYERS
 from layers.jobs import JobRunner
 from layers.networks import NetworkService
 from layers.registry import Registry
@@ -45,7 +46,10 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
 
     def _warm_up() -> None:
         registry.warm_up()
-        networks.warm_up()
+        try:
+            networks.warm_up(REGISTRY_LAYERS)
+        except Exception:  # a failed warm-up only costs the first requests their speed
+            logger.exception("warm-up of the networks failed")
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

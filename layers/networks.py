@@ -37,6 +37,7 @@ from geo.network import (
     service_area,
     travel_matrix,
 )
+from geo.network.prepare import prepare_network
 from layers.catalog import get_layer
 from layers.errors import LayersError
 from layers.registry import Registry
@@ -195,13 +196,22 @@ class NetworkService:
             )
         return described
 
-    def warm_up(self) -> None:
-        """Load the networks now (called in the background at start-up)."""
+    def warm_up(self, layers: tuple[str, ...] = ()) -> None:
+        """Load and prepare the networks now (called in the background at start-up).
+
+        Builds each network's snapping grid and routing helpers (and, for walking, the
+        isochrone street clusters) so the first requests do not pay for them, then the
+        facility indexes of ``layers`` on every profile.
+        """
         for profile in PROFILES:
             try:
-                self.network(profile)
+                net = self.network(profile)
             except LayersError as error:
                 logger.warning("%s", error.message)
+                continue
+            prepare_network(net, isochrone_buffer_m=25.0 if profile == "walk" else None)
+            for layer in layers:
+                self._subset(layer, profile, None)
 
     # --- facility subsets ----------------------------------------------------------------
     def _subset(self, layer: str, profile: str, service: str | None) -> _Subset:
