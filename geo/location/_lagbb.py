@@ -328,10 +328,10 @@ def lagrangian_branch_and_bound(
         if branch is None or bound > search.threshold:
             continue
         if branch.size == 0:
-            # Fixing kept changing the node; branch on any free column.
-            free = np.flatnonzero(~opened & ~closed)
-            branch = np.zeros(n_cols, dtype=bool)
-            branch[free[0]] = True
+            # Fixing kept changing the node: queue it again as it now stands.
+            heapq.heappush(heap, (bound, counter, _Node(bound, opened, closed, lam, node.depth)))
+            counter += 1
+            continue
         for child_open in (True, False):
             o, c = opened.copy(), closed.copy()
             if child_open:

@@ -15,6 +15,7 @@ forced-open bound already reaches the incumbent's cost can be dropped.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,6 +24,11 @@ from ._heuristics import interchange, objective
 from ._rings import Rings
 
 logger = logging.getLogger(__name__)
+
+#: Iterations without a better bound before the step factor is halved.
+STALL_ITERATIONS = 25
+#: Step factor at which a large remaining gap is handed to the branch-and-bound.
+COARSE_THETA = 0.1
 
 
 @dataclass(frozen=True)
@@ -65,6 +71,8 @@ def subgradient(
     improve_margin: float,
     max_iterations: int = 3000,
     deadline_check: object | None = None,
+    stop_coarse: Callable[[float, float], bool] | None = None,
+    coarse_theta: float | None = None,
 ) -> LagrangianOutcome:
     """Subgradient ascent on ``L(λ)``, with fixing tests at every iteration.
 
@@ -85,6 +93,12 @@ def subgradient(
         Iteration cap.
     deadline_check
         Callable returning true when time is up.
+    stop_coarse
+        Called with ``(bound, upper)`` once the step factor falls below ``coarse_theta``;
+        returning true stops there (a branch-and-bound will refine the bound anyway),
+        false continues until the step factor is below ``1e-3``.
+    coarse_theta
+        See ``stop_coarse`` (default ``COARSE_THETA``).
 
     Returns
     -------
@@ -115,6 +129,7 @@ def subgradient(
     it = 0
     keep = np.ones(n_elig, dtype=bool)
     tried: set[bytes] = set()
+    coarse_theta = COARSE_THETA if coarse_theta is None else coarse_theta
     for it in range(1, max_iterations + 1):
         per_unit = np.divide(lam, w, out=np.zeros(n), where=w > 0)
         idx = rings.prefix_below(per_unit)
@@ -149,11 +164,15 @@ def subgradient(
             stall = 0
         else:
             stall += 1
-            if stall >= 25:
+            if stall >= STALL_ITERATIONS:
                 theta /= 2.0
                 stall = 0
         if best_bound > threshold or theta < 1e-3:
             break
+        if stop_coarse is not None and theta < coarse_theta:
+            if stop_coarse(best_bound, upper):
+                break
+            stop_coarse = None
         # Subgradient: 1 - (number of chosen open sites assigned to i).
         open_now = np.zeros(m, dtype=bool)
         open_now[chosen] = True

@@ -146,6 +146,7 @@ def lagrangian_stage(
         base,
         margin,
         deadline_check=lambda: time.perf_counter() > deadline,
+        stop_coarse=lambda bound, upper: _worth_branching(bound, upper, integral),
     )
     value = true_cost(rings, lag.best_open, unreachable_cost)
     incumbent = rings.sites[lag.best_open]
@@ -165,9 +166,8 @@ def lagrangian_stage(
         problem, fixed_sites=np.concatenate([problem.fixed_sites, forced]), eligible_sites=keep
     )
     out = Reduction(incumbent, value, bound, False, reduced, n_new_sites - len(forced))
-    rel_gap = (value - bound) / max(abs(value), 1e-9)
     if (
-        rel_gap < BRANCH_MIN_REL_GAP
+        not _worth_branching(bound, value, integral)
         or rings.n_rows * len(keep) > BRANCH_MAX_ENTRIES
         or not 0 < out.n_new_sites < len(keep)
     ):
@@ -194,6 +194,12 @@ def lagrangian_stage(
         branch_seconds=round(time.perf_counter() - t0, 3),
     )
     return _apply_branching(out, outcome, integral)
+
+
+def _worth_branching(bound: float, upper: float, integral: bool) -> bool:
+    """Whether the gap left by the root is large enough for the Lagrangian B&B."""
+    gap = upper - round_bound(bound, integral)
+    return bool(gap >= BRANCH_MIN_REL_GAP * max(abs(upper), 1e-9))
 
 
 def _apply_branching(out: Reduction, outcome: BranchOutcome, integral: bool) -> Reduction:
