@@ -39,8 +39,10 @@ INF = float("inf")
 BRANCH_MIN_REL_GAP = 1e-3
 #: Largest dense block (rows × free candidates) the branch-and-bound works on.
 BRANCH_MAX_ENTRIES = 4_000_000
-#: Share of the remaining time the branch-and-bound may use before HiGHS takes over.
+#: Share of the remaining time the branch-and-bound may use before HiGHS takes over ...
 BRANCH_TIME_SHARE = 0.5
+#: ... and at most this many seconds.
+BRANCH_MAX_SECONDS = 60.0
 
 
 def tolerance(value: float) -> float:
@@ -173,7 +175,7 @@ def lagrangian_stage(
     ):
         return out
     t0 = time.perf_counter()
-    branch_deadline = t0 + BRANCH_TIME_SHARE * max(deadline - t0, 0.0)
+    branch_deadline = t0 + min(BRANCH_TIME_SHARE * max(deadline - t0, 0.0), BRANCH_MAX_SECONDS)
     cost_w, cap_w = dense_block(reduced, rings.rows, unreachable_cost, base)
     local_incumbent = None
     if np.all(np.isin(forced, incumbent)):
