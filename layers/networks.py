@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy.sparse.csgraph import connected_components
 
 from geo.crs import haversine_m
 from geo.nearest import PointIndex
@@ -109,6 +110,7 @@ class _Subset:
     index: FacilityIndex
     outside: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
     outside_points: PointIndex | None = None
+    component: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
 
 
 class NetworkService:
@@ -139,6 +141,7 @@ class NetworkService:
         self.profile_networks = dict(profile_networks or DEFAULT_PROFILE_NETWORKS)
         self._networks: dict[str, Network] = {}
         self._subsets: dict[tuple[str, str, str | None], _Subset] = {}
+        self._component_labels: dict[str, np.ndarray] = {}
         self._lock = threading.Lock()
 
     # --- networks ------------------------------------------------------------------------
@@ -228,15 +231,29 @@ class NetworkService:
             lon = np.array([f.lon for f in facilities], dtype=float)
             lat = np.array([f.lat for f in facilities], dtype=float)
             index = build_facility_index(net, lon, lat, max_snap_m=self.max_snap_m)
-            outside = np.flatnonzero(~np.asarray(index.fac_snap.ok, dtype=bool))
+            ok = np.asarray(index.fac_snap.ok, dtype=bool)
+            outside = np.flatnonzero(~ok)
+            component = np.full(len(facilities), -1, dtype=np.int64)
+            if ok.any():
+                pieces = np.asarray(index.fac_snap.geo)[ok]
+                edge = np.where(net.geo_fwd[pieces] >= 0, net.geo_fwd[pieces], net.geo_bwd[pieces])
+                component[ok] = self._components(net)[net.edge_src[edge]]
             cached = _Subset(
                 version, facilities, lon, lat, PointIndex(lon, lat), index, outside,
-                PointIndex(lon[outside], lat[outside]) if outside.size else None,
+                PointIndex(lon[outside], lat[outside]) if outside.size else None, component,
             )
             self._subsets[key] = cached
             logger.debug("network index %s: %d facilities (%d off-network)", key,
                          len(facilities), outside.size)
             return cached
+
+    def _components(self, net: Network) -> np.ndarray:
+        """Weakly connected component label of every node of a network (cached)."""
+        labels = self._component_labels.get(net.name)
+        if labels is None:
+            _, labels = connected_components(net.graph("time"), directed=True, connection="weak")
+            self._component_labels[net.name] = labels
+        return labels
 
     # --- nearest -------------------------------------------------------------------------
     def nearest(
@@ -306,7 +323,9 @@ class NetworkService:
     ) -> list[UnreachableFacility]:
         """The straight-line nearest on-network facility, if the network cannot reach it.
 
-        Checked only when it is not among the answers (one extra search in that case).
+        A facility is reachable when it lies in the street component of a facility the
+        search reached (walking networks are symmetric); when the search reached none, no
+        facility on the network is reachable.
         """
         if not subset.facilities:
             return []
@@ -315,11 +334,12 @@ class NetworkService:
             return []
         idx = int(found[0, 0])
         candidate = subset.facilities[idx]
-        if not bool(subset.index.fac_snap.ok[idx]) or any(h.facility is candidate for h in chosen):
+        if subset.component[idx] < 0 or any(h.facility is candidate for h in chosen):
             return []
-        cost = travel_matrix(subset.index.net, lon, lat, subset.lon[idx], subset.lat[idx],
-                             max_snap_m=self.max_snap_m).values
-        if np.isfinite(np.asarray(cost, dtype=float)).all():
+        by_id = {id(f): i for i, f in enumerate(subset.facilities)}
+        reached = {int(subset.component[by_id[id(h.facility)]]) for h in chosen
+                   if h.method == "network"}
+        if int(subset.component[idx]) in reached:
             return []
         return [UnreachableFacility(candidate, float(great_circle[0, 0]))]
 

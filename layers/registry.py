@@ -83,6 +83,7 @@ class Registry:
         self._indexes: dict[str, _LayerIndex] = {}
         self._lock = threading.Lock()
         self._service_area = None
+        self._serving: dict[tuple[str, str | None], tuple[int, list[Facility]]] = {}
 
     # --- seeding -------------------------------------------------------------------------
     def seed_from_shipped(self, force: bool = False) -> dict[str, int]:
@@ -162,13 +163,19 @@ class Registry:
             ``version`` changes whenever the layer does (a cache key for derived indexes).
         """
         cached = self._layer_index(layer)
+        key = (layer, service)
+        hit = self._serving.get(key)
+        if hit is not None and hit[0] == cached.version:
+            return hit
         keep = _SERVING_MASK[cached.status_codes]
         if service is not None:
             services = LAYERS[layer].services
             if service not in services:
                 return cached.version, []
             keep &= (cached.service_bits & (np.int64(1) << np.int64(services.index(service)))) != 0
-        return cached.version, [cached.facilities[int(i)] for i in np.flatnonzero(keep)]
+        answer = (cached.version, [cached.facilities[int(i)] for i in np.flatnonzero(keep)])
+        self._serving[key] = answer
+        return answer
 
     def nearest(
         self,
