@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from geo.errors import GeoError
 
-class LocationError(Exception):
+
+class LocationError(GeoError):
     """Base class of all facility-location errors.
 
     Parameters
@@ -23,10 +25,10 @@ class LocationError(Exception):
 
     status_code: int = 500
     status: str = "error"
+    code = "location_error"
 
     def __init__(self, message: str, details: dict[str, Any] | None = None) -> None:
         super().__init__(message)
-        self.message = message
         self.details: dict[str, Any] = dict(details or {})
 
 
@@ -35,6 +37,7 @@ class InvalidProblemError(LocationError):
 
     status_code = 422
     status = "invalid"
+    code = "invalid_problem"
 
 
 class InfeasibleProblemError(LocationError):
@@ -42,6 +45,7 @@ class InfeasibleProblemError(LocationError):
 
     status_code = 422
     status = "infeasible"
+    code = "infeasible_problem"
 
 
 class SolverError(LocationError):
@@ -49,3 +53,4 @@ class SolverError(LocationError):
 
     status_code = 500
     status = "error"
+    code = "solver_error"
