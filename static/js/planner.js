@@ -3,6 +3,7 @@
 
 import { api, getJson } from "./api.js";
 import { createPlanView } from "./plan_view.js";
+import { createRouteView } from "./route_view.js";
 
 const COLORS = ["#fee5d9", "#fcae91", "#fb6a4a", "#de2d26", "#a50f15"];
 const UNFLAGGED = "#8fbf9f";
@@ -158,22 +159,27 @@ async function basemap() {
 }
 
 const planView = createPlanView(map, { status });
+const routeView = createRouteView(map, { status });
 
 for (const tab of document.querySelectorAll(".pl-tabs button")) {
   tab.addEventListener("click", () => {
     for (const other of document.querySelectorAll(".pl-tabs button")) {
       other.setAttribute("aria-selected", String(other === tab));
     }
-    const planning = tab.dataset.analysis === "plan";
+    const mode = tab.dataset.analysis;
+    const planning = mode === "plan" || mode === "route";
     document.getElementById("gap-panel").hidden = planning;
-    document.getElementById("plan-panel").hidden = !planning;
+    document.getElementById("plan-panel").hidden = mode !== "plan";
+    document.getElementById("route-panel").hidden = mode !== "route";
     if (planning) {
       state.request += 1; // a gap answer still on its way is dropped
       if (state.layer) state.layer.remove();
-      planView.show();
+      (mode === "plan" ? routeView : planView).hide();
+      (mode === "plan" ? planView : routeView).show();
       return;
     }
     planView.hide();
+    routeView.hide();
     if (state.layer) state.layer.addTo(map);
     state.analysis = tab.dataset.analysis;
     load();
