@@ -45,6 +45,8 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     networks = NetworkService(registry, settings.data_dir / "networks", settings.max_snap_m)
 
     def _warm_up() -> None:
+        if not settings.warm_up:
+            return
         registry.warm_up()
         try:
             networks.warm_up(REGISTRY_LAYERS)
@@ -57,7 +59,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         warm = threading.Thread(target=_warm_up, name="warm-up", daemon=True)
         warm.start()
         yield
-        warm.join(timeout=60)
+        warm.join()  # never leave the warm-up running into interpreter shutdown
         if owns_registry:
             registry.store.close()
 

@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     database_url: str | None = None
     static_dir: Path = REPO_ROOT / "static"
     seed_on_start: bool = True
+    warm_up: bool = Field(
+        default=True, description="Build indexes and prepare networks in the background at start"
+    )
     max_snap_m: float = Field(default=500.0, gt=0)
 
     def resolved_database_url(self) -> str:
