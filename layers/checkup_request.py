@@ -37,6 +37,7 @@ from geo.errors import GeoError
 from geo.routing.checkup import CheckupProblem
 from geo.routing.checkup_io import problem_from_dict
 from geo.routing.errors import ProblemValidationError
+from layers.catalog import DISTRICTS
 from layers.errors import LayersError
 from layers.registry import Registry
 
@@ -294,6 +295,12 @@ def _default_depots(
             )
             if key not in wanted:
                 wanted.append(key)
+        elif depot in DISTRICTS:
+            problems.append(
+                f"vehicles[{i}].depot: the {depot} union service centre has no known position; "
+                "give the vehicles' depot under \"depots\" (or use one of "
+                + ", ".join(sorted(by_district)) + ")"
+            )
         else:
             problems.append(
                 f"vehicles[{i}].depot: {depot!r} is not a district; without \"depots\" in the "

@@ -47,7 +47,8 @@ logger = logging.getLogger(__name__)
 DEFAULT_SEED = 20230605
 DEFAULT_START = "2023-06-05"  # a Monday
 #: Depot districts in the order vehicles are assigned to them.
-DEFAULT_DEPOT_DISTRICTS = ("徐汇区", "浦东新区", "宝山区", "闵行区", "松江区", "嘉定区")
+#: (Only eight of the sixteen service centres have a known position in the registry.)
+DEFAULT_DEPOT_DISTRICTS = ("徐汇区", "浦东新区", "闵行区", "杨浦区", "长宁区", "崇明区")
 
 PACKAGES: tuple[dict[str, Any], ...] = (
     {"id": "L1", "name": "L1 常规套餐", "setup_min": 20, "per_worker_min": 1.5},
@@ -142,7 +143,8 @@ def generate_checkup_request(
         k = quotas.get(district, 0)
         if k:
             chosen += sorted(rng.choice(pool, size=min(k, pool.size), replace=False).tolist())
-    centres = {f.district: f for f in iter_facilities(Path(data_dir), "service_centre")}
+    centres = {f.district: f for f in iter_facilities(Path(data_dir), "service_centre")
+               if f.lon is not None and f.lat is not None}  # some are not located
     depot_districts = [d for d in DEFAULT_DEPOT_DISTRICTS if d in centres][:n_depots]
     depots = [
         {"id": d, "name": centres[d].name, "lon": centres[d].lon, "lat": centres[d].lat,
@@ -163,13 +165,13 @@ def generate_checkup_request(
         sector, priority = SECTORS[int(rng.integers(len(SECTORS)))]
         place = wp.subdistrict[i] or wp.district[i] or ""
         real = wp.name[i] if wp.name[i] and not str(wp.name[i]).startswith("未命名") else None
-        name = f"{place}{sector}（示例{k + 1:03d}）" if real is None else f"{real}{sector}（示例）"
+        name = f"{place}{sector}（示例{k + 1:03d}）"
         workers = int(np.clip(round(rng.lognormal(np.log(18), 0.6)), 10, 120))
         package = pkg_ids[int(rng.choice(len(pkg_ids), p=PACKAGE_SHARES))]
         pref = rng.random()
         slot_names = ["AM"] if pref < 0.45 else (["PM"] if pref < 0.75 else ["AM", "PM"])
         booking: dict[str, Any] = {
-            "id": f"B{k + 1:03d}", "name": name, "address": f"{wp.district[i] or ''}{place}",
+            "id": f"B{k + 1:03d}", "name": name, "address": f"{wp.district[i] or ''}{place}" + (f" {real}" if real else ""),
             "district": wp.district[i], "workers": workers, "package": package,
             "priority": priority,
         }  # fmt: skip

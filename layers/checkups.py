@@ -374,10 +374,16 @@ class CheckupService:
             n_workers=self.n_workers, leg_method=travel.method, on_progress=on_progress,
         )  # fmt: skip
         violations = check_checkup_plan(p, plan, travel.duration_s)
+        notes = []
         if violations:
             logger.error("check-up plan fails the independent check: %s", violations[:5])
+            notes.append(
+                f"WARNING: the plan breaks {len(violations)} rule(s) ({violations[0]}); the "
+                f"search had too little time ({time_limit_s:g} s) to find a plan within every "
+                "rule — run it again with a longer time limit"
+            )
         report("绘制路线 drawing the routes", _SEARCH_TO)
-        result = CheckupResult(prepared, plan, travel, {}, violations, 0.0)
+        result = CheckupResult(prepared, plan, travel, {}, violations, 0.0, notes)
         locs = result._route_locations()
         legs = [(a, b) for seq in locs for a, b in itertools.pairwise(seq)]
         network_legs = {leg for leg in legs if not bool(travel.estimated[leg])}
