@@ -6,9 +6,10 @@ Each worker process runs PyVRP's iterated local search (its ``LocalSearch`` oper
 its own seed and its own parameter variant. The workers share the best feasible solution
 found so far through shared memory:
 
-* every ``sync_s`` seconds a worker publishes its best solution if it beats the shared one;
-* a worker whose own best is worse than the shared best by more than a relative margin
-  adopts the shared best as its current and best solution (a warm restart), keeping its
+* a worker publishes a new feasible best as soon as it has one (then at most every
+  ``PUBLISH_S`` seconds) if it beats the shared one, so the best-so-far is visible early;
+* every ``sync_s`` seconds a worker whose own best is worse than the shared best by more
+  than a relative margin adopts the shared best as its current and best solution (a warm restart), keeping its
   own random stream, so the workers keep exploring different neighbourhoods of the best
   solution.
 
@@ -41,6 +42,8 @@ ADOPT_MARGIN = 1e-4
 POOL_SLACK = 0.02
 #: Largest route pool kept per worker.
 POOL_MAX = 60_000
+#: Seconds between publications of a worker's improved feasible best to the shared state.
+PUBLISH_S = 0.5
 #: Share of the budget kept for the final set-partitioning recombination (at least 0.3 s).
 RECOMBINE_SHARE = 0.05
 
@@ -216,10 +219,18 @@ def run_search(
 
     history: RingBuffer = RingBuffer(variant.history_length)
     best = curr = init
+    # only a feasible solution becomes ``best``; until one is found, keep the candidate
+    # closest to feasibility (least penalised) for the caller's repair
+    closest = init
+    closest_cost = pm.cost_evaluator().penalised_cost(init)
     cost_eval = pm.cost_evaluator()
     init_cost_ref = init
     iters = 0
     next_sync = time.monotonic() + sync_s
+    # a new feasible best is published at most every ``PUBLISH_S`` (at once if it is the
+    # first), so the best-so-far is visible early, not only at the exchange points
+    next_publish = 0.0
+    unpublished = bool(init.is_feasible())
     while True:
         if max_iterations is not None and iters >= max_iterations:
             break
@@ -229,11 +240,14 @@ def run_search(
         cost_eval = pm.cost_evaluator()
         cand = ls(curr, cost_eval, exhaustive=False)
         pm.register(cand)
-        if cost_eval.cost(cand) < cost_eval.cost(best):
+        if cand.is_feasible() and (
+            not best.is_feasible() or cost_eval.cost(cand) < cost_eval.cost(best)
+        ):
             best = cand
             cand = ls(cand, cost_eval, exhaustive=True)
             if cand.is_feasible():
                 best = cand
+            unpublished = True
             if pool is not None:
                 pool.add(best)
         if (
@@ -244,6 +258,8 @@ def run_search(
             pool.add(cand)
 
         cand_cost = cost_eval.penalised_cost(cand)
+        if not best.is_feasible() and cand_cost < closest_cost:
+            closest, closest_cost = cand, cand_cost
         curr_cost = cost_eval.penalised_cost(curr)
         late = history.peek()
         late_cost = cost_eval.penalised_cost(late if late is not None else init_cost_ref)
@@ -255,6 +271,15 @@ def run_search(
         else:
             history.skip()
 
+        if (
+            shared is not None
+            and unpublished
+            and best.is_feasible()
+            and time.monotonic() >= next_publish
+        ):
+            unpublished = False
+            next_publish = time.monotonic() + PUBLISH_S
+            shared.publish(int(cost_eval.cost(best)), _encode(best))
         if shared is not None and time.monotonic() >= next_sync:
             next_sync = time.monotonic() + sync_s
             own = cost_eval.cost(best)
@@ -264,6 +289,8 @@ def run_search(
             if code is not None and shared_cost < own * (1 - ADOPT_MARGIN):
                 best = curr = _decode(data, code)
                 history.clear()
+    if not best.is_feasible():  # no feasible solution: hand back the closest one
+        best = closest
     final_cost = int(pm.cost_evaluator().cost(best))
     return best, final_cost, iters
 

@@ -214,7 +214,9 @@ class VrptwSolution:
     unassigned
         Clients not served (a group counts as served when one member is).
     feasible
-        Whether PyVRP reported the solution feasible.
+        Whether the routes keep every rule and serve every required client (checked with
+        exact arithmetic; an infeasible search result is repaired first, so ``False`` means
+        some required client could not be placed).
     runtime_s
         Wall-clock time spent.
     iterations
@@ -510,7 +512,9 @@ def solve_vrptw(
     VrptwSolution
         The best solution; ``unassigned`` lists unserved clients.
     """
+    from geo.routing.feasibility import check_vrptw
     from geo.routing.portfolio import solve_portfolio
+    from geo.routing.repair import repair_routes
 
     start = time.perf_counter()
     mapping = to_pyvrp(problem, scaling)
@@ -524,11 +528,20 @@ def solve_vrptw(
         on_progress=on_progress,
     )
     routes = routes_from_pyvrp(mapping, result.solution)
+    feasible = bool(result.solution.is_feasible())  # type: ignore[attr-defined]
+    if feasible:  # the scaled model says so: confirm with exact arithmetic
+        feasible = not check_vrptw(problem, routes)
+    if not feasible:
+        # never hand back a solution that breaks a rule: repair it (drop and re-insert)
+        logger.warning("no feasible solution within %.2f s; repairing the best one", budget_s)
+        left_s = max(0.3, time_limit_s - (time.perf_counter() - start))
+        routes = repair_routes(problem, routes, deadline=time.monotonic() + left_s)
+        feasible = not check_vrptw(problem, routes)
     return VrptwSolution(
         routes=routes,
         distance=solution_distance(problem, routes),
         unassigned=unassigned_clients(problem, routes),
-        feasible=bool(result.solution.is_feasible()),  # type: ignore[attr-defined]
+        feasible=feasible,
         runtime_s=time.perf_counter() - start,
         iterations=result.iterations,
         seed=result.seed,
