@@ -158,6 +158,25 @@ class _Shared:
             return cost, list(self.code[:pos])
 
 
+class _Progress:
+    """Stands in for :class:`_Shared` in a one-process search: reports each publication."""
+
+    def __init__(self, on_progress: Callable[[float, int], None], start: float) -> None:
+        self.on_progress = on_progress
+        self.start = start
+        self.cost = -1
+
+    def publish(self, cost: int, code: list[int]) -> bool:
+        if self.cost == -1 or cost < self.cost:
+            self.cost = cost
+            self.on_progress(time.monotonic() - self.start, cost)
+            return True
+        return False
+
+    def read(self) -> tuple[int, list[int] | None]:
+        return -1, None  # nothing to adopt
+
+
 def _make_search(data: object, variant: SearchVariant, seed: int) -> tuple:
     from pyvrp import PenaltyManager, RandomNumberGenerator, SolveParams
     from pyvrp.search import (
@@ -194,7 +213,7 @@ def run_search(
     deadline: float,
     max_iterations: int | None = None,
     initial_code: list[int] | None = None,
-    shared: _Shared | None = None,
+    shared: _Shared | _Progress | None = None,
     sync_s: float = 0.5,
     pool: RouteCollector | None = None,
 ) -> tuple[object, int, int]:
@@ -365,8 +384,9 @@ def solve_portfolio(
     sync_s
         Seconds between exchanges of the best solution.
     on_progress
-        Called about every 0.25 s with ``(elapsed_s, best_cost)`` (cost -1 when no
-        feasible solution is known yet).
+        Called about every 0.05 s with ``(elapsed_s, best_cost)`` (cost -1 when no
+        feasible solution is known yet); a worker publishes a new feasible best at once,
+        then at most every ``PUBLISH_S``. With one worker it is called at each publication.
     recombine
         Keep the last ``RECOMBINE_SHARE`` of the budget for set-partitioning
         recombination of the pooled routes (only where :func:`recombine.applies`).
@@ -387,8 +407,9 @@ def solve_portfolio(
 
     if n_workers == 1:
         pool = RouteCollector(POOL_MAX) if use_pool else None
+        local = None if on_progress is None else _Progress(on_progress, start)
         best, cost, iters = run_search(
-            data, variants[0], seeds[0], deadline, max_iterations, pool=pool
+            data, variants[0], seeds[0], deadline, max_iterations, None, local, sync_s, pool
         )
         best, cost = _recombine(data, [pool.pool] if pool else [], best, cost, end)
         return PortfolioResult(best, cost, iters, seed, time.monotonic() - start, [cost])

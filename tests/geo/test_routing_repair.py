@@ -135,7 +135,8 @@ def test_demo_with_short_limits_passes_the_independent_check(
     assert plan.served_workers > 0
 
 
-def test_progress_reports_a_feasible_cost_early() -> None:
+@pytest.mark.parametrize("n_workers", [1, 2])
+def test_progress_reports_a_feasible_cost_early(n_workers: int) -> None:
     rng = np.random.default_rng(3)
     n = 60
     xy = rng.uniform(0, 100, size=(n + 1, 2))
@@ -153,7 +154,7 @@ def test_progress_reports_a_feasible_cost_early() -> None:
     seen: list[tuple[float, int]] = []
     budget_s = 4.5  # exchanges at a third of it: 1.5 s
     sol = solve_vrptw(
-        problem, budget_s, seed=0, n_workers=2, on_progress=lambda e, c: seen.append((e, c))
+        problem, budget_s, seed=0, n_workers=n_workers, on_progress=lambda e, c: seen.append((e, c))
     )
     assert sol.feasible
     first = next(e for e, c in seen if c >= 0)
