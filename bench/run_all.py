@@ -31,7 +31,10 @@ BENCHMARKS: dict[str, tuple[str, list[str]]] = {
     "pmedian": ("Site planning: OR-Library p-median", ["bench/bench_pmedian.py"]),
     "pmedian-generated": ("Site planning: 40 generated OR-Library-sized instances",
                           ["bench/bench_pmedian.py", "--generate", "--no-spopt"]),
+    "shanghai-plan": ("Site planning: the Shanghai case", ["bench/bench_shanghai_plan.py"]),
     "vrptw": ("Check-up routing: Solomon C1 and R1", ["bench/bench_vrptw.py"]),
+    "checkup-shanghai": ("Check-up routing: the Shanghai case",
+                         ["bench/bench_checkup_shanghai.py"]),
 }
 
 HEADER = """# Benchmarks
