@@ -7,9 +7,14 @@ Examples::
 
 With ``--solomon`` it prints ``{"distance": …, "vehicles": …, "unassigned": […],
 "seconds": …}``: the unrounded Euclidean length of the routes, the number of routes, the
-customers left out and the wall-clock seconds. With ``--problem`` it writes the plan as
-JSON, CSV (one row per stop and per unassigned booking) or a printable HTML schedule,
-chosen by the ``--out`` suffix.
+customers left out and the wall-clock seconds. With ``--problem`` the request goes through
+the same checks and drive times as ``POST /api/v1/routes`` (positions in WGS84, GCJ-02 or
+BD-09 per the request's ``crs``; the district union service centres as default depots;
+drive times along the network where it covers both ends, the calibrated estimate
+elsewhere; every problem of a refused request listed) and the plan is written as JSON (as
+the API returns it), CSV (one row per stop and per unassigned booking) or a printable HTML
+schedule, chosen by the ``--out`` suffix. The registry and the networks are those of the
+configured service (``SERVICEMAP_*`` settings).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import logging
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 logger = logging.getLogger(__name__)
 
@@ -62,10 +68,31 @@ def solomon_result(
     }
 
 
+#: Job options of ``POST /api/v1/routes`` that may sit in a request file; not part of it.
+_JOB_KEYS = ("time_limit_s", "seed", "strict", "demo", "description")
+
+
+def _checkup_service(n_workers: int | None) -> tuple[Any, Any]:
+    """The check-up service over the configured registry and drive networks (as the API)."""
+    from api.settings import Settings
+    from layers.checkups import CheckupService
+    from layers.networks import NetworkService
+    from layers.registry import Registry
+    from layers.store import open_store
+
+    settings = Settings()
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    store = open_store(settings.resolved_database_url())
+    registry = Registry(store, settings.data_dir)
+    registry.seed_from_shipped()
+    networks = NetworkService(registry, settings.data_dir / "networks", settings.max_snap_m)
+    return CheckupService(registry, networks, n_workers=n_workers), store
+
+
 def _run_problem(args: argparse.Namespace) -> int:
-    from geo.routing.checkup import solve_checkup
-    from geo.routing.checkup_io import plan_to_csv, plan_to_dict, plan_to_html, problem_from_dict
+    """Plan a check-up request exactly as ``POST /api/v1/routes`` does, and write it."""
     from geo.routing.errors import RoutingError
+    from layers.errors import LayersError
 
     out = Path(args.out) if args.out else None
     if out is not None and out.suffix.lower() not in (".json", ".csv", ".html", ".htm"):
@@ -73,39 +100,45 @@ def _run_problem(args: argparse.Namespace) -> int:
         return 2
     try:
         data = json.loads(Path(args.problem).read_text(encoding="utf-8"))
-        problem, extras = problem_from_dict(data)
-        plan = solve_checkup(
-            problem,
-            extras["duration_s"],
-            extras["distance_m"],
-            time_limit_s=args.time_limit,
-            seed=args.seed,
-            n_workers=args.workers,
-            leg_method=extras["method"],
-        )
     except (OSError, json.JSONDecodeError) as exc:
         print(f"error: cannot read {args.problem}: {exc}", file=sys.stderr)
         return 2
-    except RoutingError as exc:
+    if not isinstance(data, dict):
+        print(f"error: {args.problem} must hold a JSON object (the request)", file=sys.stderr)
+        return 2
+    strict = bool(data.get("strict", True)) and not args.lenient
+    request = {k: v for k, v in data.items() if k not in _JOB_KEYS and v is not None}
+    service, store = _checkup_service(args.workers)
+    try:
+        prepared = service.check(request, strict=strict)
+        result = service.solve(prepared, time_limit_s=args.time_limit, seed=args.seed)
+    except (LayersError, RoutingError) as exc:  # a refused request (every problem listed)
         print(f"error: {exc.message}", file=sys.stderr)
         return 1
-    start_date = extras["start_date"]
+    finally:
+        store.close()
+    record = result.to_dict()
     if out is None or out.suffix.lower() == ".json":
-        text = json.dumps(plan_to_dict(plan, start_date), ensure_ascii=False, indent=1)
+        text = json.dumps(record, ensure_ascii=False, indent=1)
     elif out.suffix.lower() == ".csv":
-        text = plan_to_csv(plan, start_date)
+        text = result.plan_csv()
     else:
-        text = plan_to_html(plan, problem, start_date)
+        text = result.schedule_html()
+    for note in result.notes:
+        print(f"note: {note}", file=sys.stderr)
+    plan = result.plan
     if out is None:
         print(text)
     else:
         out.write_text(text, encoding="utf-8")
+        share = record["summary"].get("network_share")
+        legs = "" if share is None else f", {100 * share:.0f} % of legs on the network"
         print(
             f"{out}: {len(plan.routes)} vehicle-days, {plan.served_workers}/"
-            f"{plan.total_workers} workers, {len(plan.unassigned)} unassigned, "
-            f"{plan.runtime_s:.1f} s"
+            f"{plan.total_workers} workers, {len(plan.unassigned)} unassigned{legs}, "
+            f"{result.seconds:.1f} s"
         )
-    return 0
+    return 0 if not result.violations else 1
 
 
 def run(args: argparse.Namespace) -> int:
@@ -167,5 +200,11 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     )
     p.add_argument("--json", action="store_true", help="print the Solomon result as JSON")
     p.add_argument("--out", metavar="FILE", help="plan output: .json, .csv or .html")
+    p.add_argument(
+        "--lenient",
+        action="store_true",
+        help="plan around bookings outside Shanghai and packages no vehicle can do, listing "
+        "them as unreachable / skill (default: refuse the request, as the API with strict)",
+    )
     p.set_defaults(func=run)
     return p

@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import argparse
-import json
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-from api.cli import route as route_cli
 from geo.routing.checkup import (
     Booking,
     CheckupProblem,
@@ -190,72 +185,6 @@ def test_validation_lists_every_problem() -> None:
     with pytest.raises(ProblemValidationError, match="unknown package 'L9'") as info:
         problem_from_dict(request)
     assert "unknown depot 'nowhere'" in info.value.message
-
-
-def test_cli_writes_json_csv_and_html(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    problem = random_problem(3, n_bookings=10, n_days=2)
-    request = {
-        "days": 2,
-        "start_date": "2023-06-05",
-        "depots": [{"id": DEPOT.id, "name": DEPOT.name, "lon": DEPOT.lon, "lat": DEPOT.lat}],
-        "packages": [
-            {
-                "id": p.id,
-                "setup_min": p.setup_s / 60,
-                "per_worker_min": p.per_worker_s / 60,
-                "skills": sorted(p.skills),
-            }
-            for p in PACKAGES
-        ],
-        "vehicles": [
-            {"id": "V", "depot": DEPOT.id, "count": 2, "capacity_half_day": 40, "skills": ["xray"]}
-        ],
-        "bookings": [
-            {
-                "id": b.id,
-                "name": f"单位{b.id}",
-                "lon": b.lon,
-                "lat": b.lat,
-                "workers": b.workers,
-                "package": b.package_id,
-                "slots": [list(s) for s in b.slots or ()],
-            }
-            for b in problem.bookings
-        ],
-    }
-    path = tmp_path / "week.json"
-    path.write_text(json.dumps(request, ensure_ascii=False), encoding="utf-8")
-    parser = argparse.ArgumentParser()
-    route_cli.register(parser.add_subparsers())
-    for suffix in ("json", "csv", "html"):
-        out = tmp_path / f"plan.{suffix}"
-        args = parser.parse_args(
-            [
-                "route",
-                "--problem",
-                str(path),
-                "--time-limit",
-                "1",
-                "--workers",
-                "1",
-                "--out",
-                str(out),
-            ]
-        )
-        assert args.func(args) == 0
-        assert out.stat().st_size > 100
-    plan = json.loads((tmp_path / "plan.json").read_text(encoding="utf-8"))
-    assert plan["routes"][0]["date"].startswith("2023-06-0")
-    assert plan["summary"]["travel_times"] == "estimate"
-    assert plan["summary"]["served_workers"] + sum(u["workers"] for u in plan["unassigned"]) == sum(
-        b.workers for b in problem.bookings
-    )
-    html = (tmp_path / "plan.html").read_text(encoding="utf-8")
-    assert "<script" not in html
-    assert "http" not in html
-    assert "单位" in html
-    assert "eta" in (tmp_path / "plan.csv").read_text(encoding="utf-8").splitlines()[0]
-    assert "vehicle-days" in capsys.readouterr().out
 
 
 def test_outputs_are_consistent() -> None:
