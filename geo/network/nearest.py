@@ -37,8 +37,9 @@ from geo.network.search import (
     same_piece,
     search_from,
 )
-from geo.network.single import nearest_k1_scalar
+from geo.network.single import nearest_k1_scalar, nearest_k_scalar
 from geo.network.snap import DEFAULT_MAX_SNAP_M, Snapped, arrive_costs, leave_costs, snap
+from geo.network.topk import TopLabels, build_top_labels, nearest_from_labels, piece_table
 
 logger = logging.getLogger(__name__)
 
@@ -107,11 +108,23 @@ class FacilityIndex:
             out.setdefault(g, []).append(j)
         return out
 
-    def prepare(self) -> FacilityIndex:
-        """Build the lazily derived structures now (single-point grid, route helpers)."""
+    @cached_property
+    def top_labels(self) -> TopLabels:
+        """Every node's ``TOP_K`` nearest facilities (for k > 1; built on first use)."""
+        return build_top_labels(self.net, self.fac_snap)
+
+    def prepare(self, *, top_k: bool = True) -> FacilityIndex:
+        """Build the lazily derived structures now (single-point grid, route helpers).
+
+        ``top_k`` also builds :attr:`top_labels` (about 0.5 s on the central walk
+        network, 1.5 s on the citywide drive network with 1,200 facilities).
+        """
         snap_grid(self.net)
         _ = self.next_edge, self.fac_on_piece, self.net.vertex_cum_m, self.net.polylines
         edge_vertex_span(self.net)
+        piece_table(self.net)
+        if top_k:
+            _ = self.top_labels
         return self
 
 
@@ -354,6 +367,29 @@ def _nearest_one_k(
     return facs, durs, dists, routes
 
 
+def _one_result(
+    k: int,
+    with_route: bool,
+    status: str,
+    facs: list[int],
+    durs: list[float],
+    dists: list[float],
+    snap_d: float,
+    routes: list[list[list[float]]] | None,
+) -> NearestResult:
+    """A one-point :class:`NearestResult` from the single-point k > 1 path."""
+    n = len(facs)
+    facility = np.full((1, k), -1, dtype=np.int64)
+    duration = np.full((1, k), np.nan)
+    distance = np.full((1, k), np.nan)
+    facility[0, :n], duration[0, :n], distance[0, :n] = facs, durs, dists
+    return NearestResult(
+        status=_STATUS_ONE[status].copy(), facility=facility, duration_s=duration,
+        distance_m=distance, snap_distance_m=np.array([snap_d]),
+        routes=[routes if routes is not None else []] if with_route else None,
+    )  # fmt: skip
+
+
 def _single_point(lon: object, lat: object) -> tuple[float, float] | None:
     """``(lon, lat)`` as floats when the query is one point (scalar or length-1), else None."""
     if isinstance(lon, float | int) and isinstance(lat, float | int):
@@ -413,19 +449,23 @@ def nearest(
         msg = f"max_cost_s must be non-negative, got {max_cost_s}"
         raise InvalidQueryError(msg)
     limit = np.inf if max_cost_s is None else float(max_cost_s)
-    if k == 1:
-        one = _single_point(lon, lat)
-        if one is not None:
-            res = nearest_k1_scalar(index, one[0], one[1], max_cost_s=limit,
-                                    with_route=with_route, max_snap_m=max_snap_m)  # fmt: skip
-            if res is not None:
-                status, fac, dur, dist, snap_d, route = res
-                return NearestResult(
-                    status=_STATUS_ONE[status].copy(), facility=np.array([[fac]], dtype=np.int64),
-                    duration_s=np.array([[dur]]), distance_m=np.array([[dist]]),
-                    snap_distance_m=np.array([snap_d]),
-                    routes=([[route]] if route is not None else [[]]) if with_route else None,
-                )  # fmt: skip
+    one = _single_point(lon, lat)
+    if one is not None and k > 1:
+        res_k = nearest_k_scalar(index, one[0], one[1], k=k, max_cost_s=limit,
+                                 with_route=with_route, max_snap_m=max_snap_m)  # fmt: skip
+        if res_k is not None:
+            return _one_result(k, with_route, *res_k)
+    if k == 1 and one is not None:
+        res = nearest_k1_scalar(index, one[0], one[1], max_cost_s=limit,
+                                with_route=with_route, max_snap_m=max_snap_m)  # fmt: skip
+        if res is not None:
+            status, fac, dur, dist, snap_d, route = res
+            return NearestResult(
+                status=_STATUS_ONE[status].copy(), facility=np.array([[fac]], dtype=np.int64),
+                duration_s=np.array([[dur]]), distance_m=np.array([[dist]]),
+                snap_distance_m=np.array([snap_d]),
+                routes=([[route]] if route is not None else [[]]) if with_route else None,
+            )  # fmt: skip
     net = index.net
     q_all = snap(net, lon, lat, max_snap_m=max_snap_m)
     n_q = len(q_all)
@@ -449,7 +489,11 @@ def nearest(
                 routes[i] = rts[pos]
     else:
         for pos, i in enumerate(todo.tolist()):
-            facs, durs, dists, rts = _nearest_one_k(index, q, pos, k, limit, with_route)
+            got = nearest_from_labels(index, int(q.geo[pos]), float(q.fraction[pos]), k, limit,
+                                      with_route)  # fmt: skip
+            if got is None:
+                got = _nearest_one_k(index, q, pos, k, limit, with_route)
+            facs, durs, dists, rts = got
             facility[i, : len(facs)], duration[i, : len(facs)] = facs, durs
             distance[i, : len(facs)] = dists
             if routes is not None:

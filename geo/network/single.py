@@ -21,6 +21,7 @@ from geo.network.csr import Network
 from geo.network.geometry import route_lonlat
 from geo.network.grid import nearest_segment_scalar, snap_grid
 from geo.network.snap import Snapped
+from geo.network.topk import nearest_from_labels
 
 if TYPE_CHECKING:
     from geo.network.nearest import FacilityIndex
@@ -62,6 +63,50 @@ def snap_one_fast(net: Network, lon: float, lat: float, max_snap_m: float) -> Sn
                    lat=np.array([slat]), ok=np.array([dist <= max_snap_m]))  # fmt: skip
 
 
+def _snap_inside(net: Network, lon: float, lat: float) -> tuple[int, float, float] | None:
+    """``(piece, fraction, snap_distance_m)`` of a point inside coverage, else None."""
+    if not (math.isfinite(lon) and math.isfinite(lat)):
+        return None
+    found = snap_scalar(net, lon, lat)
+    if found is None:
+        return None
+    g, t, snap_d, _, _, inside = found
+    if not inside and net.coverage is not None and not shapely.contains_xy(net.coverage, lon, lat):
+        return None
+    return g, t, snap_d
+
+
+def nearest_k_scalar(
+    index: FacilityIndex,
+    lon: float,
+    lat: float,
+    *,
+    k: int,
+    max_cost_s: float,
+    with_route: bool,
+    max_snap_m: float,
+) -> tuple[str, list[int], list[float], list[float], float, list | None] | None:
+    """The ``k`` nearest facilities of one point from the top-k labels (k > 1).
+
+    Returns
+    -------
+    (status, facilities, durations_s, distances_m, snap_distance_m, routes) or None
+        None when the point is outside coverage, the grid cannot snap it or the labels
+        cannot certify the answer (use the batched path).
+    """
+    found = _snap_inside(index.net, lon, lat)
+    if found is None:
+        return None
+    g, t, snap_d = found
+    if not snap_d <= max_snap_m:
+        return "snap_too_far", [], [], [], snap_d, None
+    res = nearest_from_labels(index, g, t, k, max_cost_s, with_route)
+    if res is None:
+        return None
+    facs, durs, dists, routes = res
+    return ("network" if facs else "unreachable"), facs, durs, dists, snap_d, routes
+
+
 def nearest_k1_scalar(
     index: FacilityIndex,
     lon: float,
@@ -80,14 +125,10 @@ def nearest_k1_scalar(
         is outside coverage or the grid cannot snap it (use the batched path).
     """
     net = index.net
-    if not (math.isfinite(lon) and math.isfinite(lat)):
-        return None
-    found = snap_scalar(net, lon, lat)
+    found = _snap_inside(net, lon, lat)
     if found is None:
         return None
-    g, t, snap_d, _, _, inside = found
-    if not inside and net.coverage is not None and not shapely.contains_xy(net.coverage, lon, lat):
-        return None
+    g, t, snap_d = found
     if not snap_d <= max_snap_m:
         return "snap_too_far", -1, math.nan, math.nan, snap_d, None
     _, bwd_f, head_f, tail_f, t_fwd, t_bwd, l_fwd, l_bwd, _ = snap_grid(net).pieces[g].tolist()
