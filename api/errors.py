@@ -11,7 +11,6 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from geo.errors import GeoError
-from geo.network.errors import NetworkError
 from layers.errors import LayersError
 
 logger = logging.getLogger(__name__)
@@ -67,10 +66,6 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(GeoError)
     async def _geo(_: Request, exc: GeoError) -> JSONResponse:
-        return JSONResponse(status_code=exc.status_code, content=error_body(exc.code, exc.message))
-
-    @app.exception_handler(NetworkError)
-    async def _network(_: Request, exc: NetworkError) -> JSONResponse:
         return JSONResponse(status_code=exc.status_code, content=error_body(exc.code, exc.message))
 
     @app.exception_handler(LayersError)

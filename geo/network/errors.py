@@ -7,8 +7,10 @@ framework is imported here.
 
 from __future__ import annotations
 
+from geo.errors import GeoError
 
-class NetworkError(Exception):
+
+class NetworkError(GeoError):
     """Base class of network-engine errors.
 
     Parameters
@@ -19,10 +21,6 @@ class NetworkError(Exception):
 
     status_code: int = 400
     code: str = "network_error"
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 class SnapTooFarError(NetworkError):
