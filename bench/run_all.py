@@ -60,6 +60,18 @@ def machine() -> str:
     return f"{model}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
+def demote_headings(markdown: str) -> str:
+    """Push a benchmark's own headings two levels down, below the section's ``##`` title."""
+    lines, in_code = [], False
+    for line in markdown.splitlines():
+        if line.startswith("```"):
+            in_code = not in_code
+        if not in_code and line.startswith("#"):
+            line = "##" + line
+        lines.append(line)
+    return "\n".join(lines)
+
+
 def run(name: str) -> str:
     """Run one benchmark and return its markdown section."""
     title, args = BENCHMARKS[name]
@@ -72,7 +84,7 @@ def run(name: str) -> str:
         sys.stderr.write(completed.stderr[-4000:])
         body = f"*Failed (exit {completed.returncode}); see the command's output.*\n"
     else:
-        body = completed.stdout.strip() + "\n"
+        body = demote_headings(completed.stdout.strip()) + "\n"
     stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     return (f"<!-- section:{name} -->\n## {title}\n\n"
             f"Command: `{command}` — run {stamp}, {seconds:.0f} s, on {machine()}.\n\n"
