@@ -60,11 +60,33 @@ def loopback_server(workers: int = 1, env: dict[str, str] | None = None) -> Iter
                 if time.time() > deadline or process.poll() is not None:
                     raise RuntimeError("server did not start") from None
                 time.sleep(0.3)
+        wait_ready(base, workers, deadline=time.time() + 180)
         yield base
     finally:
         process.terminate()
         process.wait(timeout=30)
         shutil.rmtree(state, ignore_errors=True)
+
+
+def wait_ready(base: str, workers: int, deadline: float) -> None:
+    """Poll ``/readyz`` until every worker process has finished its start-up warm-up.
+
+    Each worker answers for itself and the kernel spreads connections among them, so the
+    server counts as ready after ``10 × workers`` consecutive 200 answers.
+    """
+    import urllib.error
+    import urllib.request
+
+    streak = 0
+    while streak < 10 * workers:
+        try:
+            with urllib.request.urlopen(f"{base}/readyz", timeout=5) as response:
+                streak = streak + 1 if response.status == 200 else 0
+        except (urllib.error.HTTPError, OSError):
+            streak = 0
+            if time.time() > deadline:
+                raise RuntimeError("server did not finish its warm-up") from None
+            time.sleep(0.5)
 
 
 def run_wrk(url_lua: str, base: str, seconds: int, connections: int, threads: int = 1) -> dict:

@@ -96,7 +96,6 @@ def http(seconds: int, connections: int, workers: int, profile: str) -> dict:
     paths = [f"/api/v1/nearest?lon={x:.6f}&lat={y:.6f}&layer={LAYER}&k=5&profile={profile}"
              for x, y in points]
     with loopback_server(workers=workers) as base:
-        time.sleep(30 if profile == "walk" else 5)  # let the start-up warm-up finish
         if shutil.which("wrk"):
             tool = "wrk"
             run_wrk(wrk_script_for_paths(paths), base, 3, connections)  # warm-up

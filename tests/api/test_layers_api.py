@@ -2,16 +2,40 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 from fastapi.testclient import TestClient
 
+from api.main import create_app
+from api.settings import Settings
 from layers.catalog import DISTRICTS, LAYERS, REGISTRY_LAYERS
+from layers.networks import NetworkService
 
 
 def test_healthz(client: TestClient) -> None:
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.json() == {"status": "ok"}
+
+
+def test_readyz_answers_503_until_the_warm_up_has_finished(
+    app_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    release = threading.Event()
+    monkeypatch.setattr(NetworkService, "warm_up", lambda self, layers=(): release.wait(30))
+    with TestClient(create_app(app_settings.model_copy(update={"warm_up": True}))) as app:
+        waiting = app.get("/readyz")
+        assert waiting.status_code == 503
+        assert waiting.json() == {"status": "warming_up"}
+        assert app.get("/healthz").status_code == 200  # alive, and serving, meanwhile
+        release.set()
+        deadline = time.monotonic() + 10
+        while (ready := app.get("/readyz")).status_code != 200 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert ready.status_code == 200
+        assert ready.json() == {"status": "ready"}
 
 
 def test_openapi_docs_served(client: TestClient) -> None:
