@@ -1,8 +1,8 @@
 // The two basemaps: online OpenStreetMap raster tiles, and an offline vector basemap drawn
 // from the shipped layers (district land, major roads) for intranets without internet.
 //
-// At start-up one tile is probed with an Image request (with a timeout); if it fails the
-// offline basemap becomes the default. Should the online layer later fail to load any tile
+// At start-up one tile is probed from a worker (with a timeout); if it fails the offline
+// basemap becomes the default. Should the online layer later fail to load any tile
 // (intranet, proxy), the map switches to the offline basemap on its own.
 
 import { t } from "../i18n.js";
@@ -41,26 +41,46 @@ function probeUrl(template) {
     .replace("{r}", "");
 }
 
-/** Resolve true when one tile of the template loads within the timeout, else false. */
+/**
+ * Resolve true when the tile server answers a request for one tile within the timeout.
+ *
+ * The request runs in a worker (tile_probe_worker.js) so that the expected failure on an
+ * intranet does not show as an error in the page's console; where workers are not
+ * available an image request does the same.
+ */
 export function probeTiles(template, timeoutMs = PROBE_TIMEOUT_MS) {
   return new Promise((resolve) => {
     if (!template) {
       resolve(false);
       return;
     }
-    const img = new Image();
+    const url = probeUrl(template);
+    let worker = null;
+    let img = null;
     const timer = window.setTimeout(() => finish(false), timeoutMs);
     function finish(ok) {
       window.clearTimeout(timer);
-      img.onload = null;
-      img.onerror = null;
-      if (!ok) img.src = "";
+      if (worker) worker.terminate();
+      if (img) {
+        img.onload = null;
+        img.onerror = null;
+        if (!ok) img.src = "";
+      }
       resolve(ok);
     }
-    img.onload = () => finish(img.naturalWidth > 0);
-    img.onerror = () => finish(false);
-    img.referrerPolicy = "no-referrer";
-    img.src = probeUrl(template);
+    try {
+      worker = new Worker(new URL("./tile_probe_worker.js", import.meta.url));
+      worker.onmessage = (event) => finish(event.data === true);
+      worker.onerror = () => finish(false);
+      worker.postMessage(url);
+    } catch {
+      worker = null;
+      img = new Image();
+      img.onload = () => finish(img.naturalWidth > 0);
+      img.onerror = () => finish(false);
+      img.referrerPolicy = "no-referrer";
+      img.src = url;
+    }
   });
 }
 
