@@ -42,7 +42,8 @@ from layers.store._codec import (
     facility_from_json,
     facility_row,
 )
-from layers.store.base import FacilityPage, FacilityQuery, FacilityStore
+from layers.store._sql import SQLFacilityStore
+from layers.store.base import FacilityPage, FacilityQuery
 
 logger = logging.getLogger(__name__)
 
@@ -109,7 +110,7 @@ class _ConnectError(StoreError):
     """The server could not be reached (not retried: the next attempt would wait again)."""
 
 
-class PostGISStore(FacilityStore):
+class PostGISStore(SQLFacilityStore):
     """Facility store in PostgreSQL + PostGIS.
 
     Parameters
@@ -128,6 +129,8 @@ class PostGISStore(FacilityStore):
     """
 
     backend = "postgis"
+    placeholder = "%s"
+    bump_version_sql = _BUMP_VERSION
 
     def __init__(
         self, url: str, *, max_connections: int = 4, connect_timeout_s: float = 5.0
@@ -336,26 +339,6 @@ class PostGISStore(FacilityStore):
             conn.execute(_BUMP_VERSION, (layer,))
             return written
 
-    def delete(self, facility_id: str) -> bool:
-        """Delete a record; return whether it existed (the layer version changes if so)."""
-        with self._transaction(write=True) as conn:
-            row = conn.execute(
-                "DELETE FROM facilities WHERE id = %s RETURNING layer", (facility_id,)
-            ).fetchone()
-            if row is None:
-                return False
-            conn.execute(_BUMP_VERSION, (row[0],))
-            return True
-
-    def set_meta(self, key: str, value: str) -> None:
-        """Set a metadata value."""
-        with self._transaction(write=True) as conn:
-            conn.execute(
-                "INSERT INTO store_meta (key, value) VALUES (%s, %s) "
-                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                (key, value),
-            )
-
     # -- reads ---------------------------------------------------------------------------
 
     def get(self, facility_id: str) -> Facility | None:
@@ -410,37 +393,6 @@ class PostGISStore(FacilityStore):
             return [str(row[0]) for row in rows]
 
         return [facility_from_json(record) for record in self._read(work)]
-
-    def counts(self) -> dict[str, int]:
-        """Number of records per layer (layers with none are absent)."""
-
-        def work(conn: psycopg.Connection) -> dict[str, int]:
-            rows = conn.execute(
-                "SELECT layer, count(*) FROM facilities GROUP BY layer ORDER BY layer"
-            ).fetchall()
-            return {str(layer): int(count) for layer, count in rows}
-
-        return self._read(work)
-
-    def layer_version(self, layer: str) -> int:
-        """A counter bumped by every write to ``layer`` (0 if never written)."""
-
-        def work(conn: psycopg.Connection) -> int:
-            row = conn.execute(
-                "SELECT version FROM layer_versions WHERE layer = %s", (layer,)
-            ).fetchone()
-            return 0 if row is None else int(row[0])
-
-        return self._read(work)
-
-    def get_meta(self, key: str) -> str | None:
-        """A value from the metadata table, or ``None``."""
-
-        def work(conn: psycopg.Connection) -> str | None:
-            row = conn.execute("SELECT value FROM store_meta WHERE key = %s", (key,)).fetchone()
-            return None if row is None else str(row[0])
-
-        return self._read(work)
 
     # -- lifecycle -----------------------------------------------------------------------
 

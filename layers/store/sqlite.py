@@ -41,7 +41,8 @@ from layers.store._codec import (
     facility_from_json,
     facility_row,
 )
-from layers.store.base import FacilityPage, FacilityQuery, FacilityStore
+from layers.store._sql import SQLFacilityStore
+from layers.store.base import FacilityPage, FacilityQuery
 
 logger = logging.getLogger(__name__)
 
@@ -108,7 +109,7 @@ ON CONFLICT (layer) DO UPDATE SET version = version + 1
 """
 
 
-class SQLiteStore(FacilityStore):
+class SQLiteStore(SQLFacilityStore):
     """Facility store in an SQLite database file.
 
     Parameters
@@ -124,6 +125,8 @@ class SQLiteStore(FacilityStore):
     """
 
     backend = "sqlite"
+    placeholder = "?"
+    bump_version_sql = _BUMP_VERSION
 
     def __init__(self, path: str | Path, *, timeout_s: float = 30.0) -> None:
         self.path = str(path)
@@ -292,26 +295,6 @@ class SQLiteStore(FacilityStore):
             conn.execute(_BUMP_VERSION, (touched_layer,))
         return count
 
-    def delete(self, facility_id: str) -> bool:
-        """Delete a record; return whether it existed (the layer version changes if so)."""
-        with self._transaction(write=True) as conn:
-            row = conn.execute(
-                "DELETE FROM facilities WHERE id = ? RETURNING layer", (facility_id,)
-            ).fetchone()
-            if row is None:
-                return False
-            conn.execute(_BUMP_VERSION, (row[0],))
-            return True
-
-    def set_meta(self, key: str, value: str) -> None:
-        """Set a metadata value."""
-        with self._transaction(write=True) as conn:
-            conn.execute(
-                "INSERT INTO store_meta (key, value) VALUES (?, ?) "
-                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                (key, value),
-            )
-
     # -- reads ---------------------------------------------------------------------------
 
     def get(self, facility_id: str) -> Facility | None:
@@ -353,28 +336,6 @@ class SQLiteStore(FacilityStore):
                 "SELECT record FROM facilities WHERE layer = ? ORDER BY id", (layer,)
             ).fetchall()
         return [facility_from_json(row[0]) for row in rows]
-
-    def counts(self) -> dict[str, int]:
-        """Number of records per layer (layers with none are absent)."""
-        with self._transaction(write=False) as conn:
-            rows = conn.execute(
-                "SELECT layer, count(*) FROM facilities GROUP BY layer ORDER BY layer"
-            ).fetchall()
-        return {str(layer): int(count) for layer, count in rows}
-
-    def layer_version(self, layer: str) -> int:
-        """A counter bumped by every write to ``layer`` (0 if never written)."""
-        with self._transaction(write=False) as conn:
-            row = conn.execute(
-                "SELECT version FROM layer_versions WHERE layer = ?", (layer,)
-            ).fetchone()
-        return 0 if row is None else int(row[0])
-
-    def get_meta(self, key: str) -> str | None:
-        """A value from the metadata table, or ``None``."""
-        with self._transaction(write=False) as conn:
-            row = conn.execute("SELECT value FROM store_meta WHERE key = ?", (key,)).fetchone()
-        return None if row is None else str(row[0])
 
     # -- lifecycle -----------------------------------------------------------------------
 
