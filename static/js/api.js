@@ -53,6 +53,30 @@ export async function getJson(path, params = {}, { signal } = {}) {
   return body;
 }
 
+/** POST a JSON body; resolve the JSON answer, reject with an ApiError on failure. */
+export async function postJson(path, body) {
+  let response;
+  try {
+    response = await fetch(apiUrl(path), {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      body: JSON.stringify(body),
+    });
+  } catch (err) {
+    throw new ApiError(err.message || "network error");
+  }
+  let data = null;
+  try {
+    data = await response.json();
+  } catch {
+    data = null;
+  }
+  if (!response.ok) {
+    throw new ApiError(data?.message || `HTTP ${response.status}`, { status: response.status, code: data?.error || "http" });
+  }
+  return data;
+}
+
 // Static geography (districts, basemap layers) is fetched once per page.
 const staticCache = new Map();
 function getStatic(path) {

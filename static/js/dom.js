@@ -71,3 +71,21 @@ export function debounce(fn, waitMs) {
     }, waitMs);
   };
 }
+
+/** An element with optional text content and class name. */
+export function el(tag, text, cls) {
+  const node = document.createElement(tag);
+  if (text !== undefined && text !== null) node.textContent = String(text);
+  if (cls) node.className = cls;
+  return node;
+}
+
+/** A number in zh-CN grouping, or a dash when absent. */
+export const fmt = (n) => (n === null || n === undefined ? "—" : Number(n).toLocaleString("zh-CN"));
+
+/** A popup body: the first line bold, the others plain; empty lines dropped. */
+export function popupBox(lines) {
+  const box = el("div");
+  lines.filter((t) => t).forEach((t, k) => box.append(el(k ? "div" : "strong", t)));
+  return box;
+}

@@ -3,7 +3,8 @@
 // per-district table and the coverage curve (inline SVG). All text goes through
 // textContent, never innerHTML.
 
-import { ApiError, apiUrl, getJson } from "./api.js";
+import { getJson, postJson } from "./api.js";
+import { el, fmt, popupBox } from "./dom.js";
 
 const POLL_MS = 400;
 const SVG_NS = "http://www.w3.org/2000/svg";
@@ -13,49 +14,11 @@ const STATUS_TEXT = {
   infeasible: "无解 infeasible",
 };
 
-function el(tag, text, cls) {
-  const node = document.createElement(tag);
-  if (text !== undefined && text !== null) node.textContent = String(text);
-  if (cls) node.className = cls;
-  return node;
-}
-
 function svg(tag, attrs = {}, text) {
   const node = document.createElementNS(SVG_NS, tag);
   for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, String(v));
   if (text !== undefined) node.textContent = String(text);
   return node;
-}
-
-const fmt = (n) => (n === null || n === undefined ? "—" : Number(n).toLocaleString("zh-CN"));
-
-async function postJson(path, body) {
-  let response;
-  try {
-    response = await fetch(apiUrl(path), {
-      method: "POST",
-      headers: { "Content-Type": "application/json", Accept: "application/json" },
-      body: JSON.stringify(body),
-    });
-  } catch (err) {
-    throw new ApiError(err.message || "network error");
-  }
-  let data = null;
-  try {
-    data = await response.json();
-  } catch {
-    data = null;
-  }
-  if (!response.ok) {
-    throw new ApiError(data?.message || `HTTP ${response.status}`, { status: response.status, code: data?.error || "http" });
-  }
-  return data;
-}
-
-function popupBox(lines) {
-  const box = el("div");
-  lines.filter((t) => t).forEach((t, k) => box.append(el(k ? "div" : "strong", t)));
-  return box;
 }
 
 /** Workers covered against the number of new sites, as an SVG element. */

@@ -5,7 +5,8 @@
 // the bookings that could not be planned with their reasons, and link the printable
 // schedule and the CSV. All text goes in through textContent, never innerHTML.
 
-import { ApiError, apiUrl, getJson } from "./api.js";
+import { ApiError, getJson, postJson } from "./api.js";
+import { el, fmt, popupBox } from "./dom.js";
 
 const POLL_MS = 500;
 const REASON_TEXT = {
@@ -29,44 +30,6 @@ const STYLE = `
 .rt-depot { background: #222; color: #fff; width: 16px; height: 16px; line-height: 16px; text-align: center;
   font: bold 10px system-ui, sans-serif; }
 `;
-
-function el(tag, text, cls) {
-  const node = document.createElement(tag);
-  if (text !== undefined && text !== null) node.textContent = String(text);
-  if (cls) node.className = cls;
-  return node;
-}
-
-const fmt = (n) => (n === null || n === undefined ? "—" : Number(n).toLocaleString("zh-CN"));
-
-async function postJson(path, body) {
-  let response;
-  try {
-    response = await fetch(apiUrl(path), {
-      method: "POST",
-      headers: { "Content-Type": "application/json", Accept: "application/json" },
-      body: JSON.stringify(body),
-    });
-  } catch (err) {
-    throw new ApiError(err.message || "network error");
-  }
-  let data = null;
-  try {
-    data = await response.json();
-  } catch {
-    data = null;
-  }
-  if (!response.ok) {
-    throw new ApiError(data?.message || `HTTP ${response.status}`, { status: response.status, code: data?.error || "http" });
-  }
-  return data;
-}
-
-function popupBox(lines) {
-  const box = el("div");
-  lines.filter((t) => t).forEach((t, k) => box.append(el(k ? "div" : "strong", t)));
-  return box;
-}
 
 function numberIcon(seq, color) {
   const node = el("div", seq, "rt-num");
