@@ -77,6 +77,46 @@ export async function postJson(path, body) {
   return data;
 }
 
+/**
+ * Submit a background job (`POST /api/v1/{kind}`) and poll it until it is done or failed.
+ *
+ * @param {string} kind "plans" or "routes"
+ * @param {object} request the job's JSON body
+ * @param {{isCurrent: () => boolean, onStatus: (text: string, isError?: boolean) => void,
+ *   pollMs?: number}} options isCurrent() turns false when a newer job replaced this one
+ * @returns {Promise<object|null>} the finished job, or null when it failed, could not be
+ *   submitted or reached (onStatus has said why) or was replaced
+ */
+export async function runJob(kind, request, { isCurrent, onStatus, pollMs = 1000 }) {
+  onStatus("提交中… submitting…");
+  const fail = (err) => {
+    if (isCurrent()) onStatus(err.message || String(err), true);
+    return null;
+  };
+  let created;
+  try {
+    created = await postJson(kind, request);
+  } catch (err) {
+    return fail(err);
+  }
+  const path = `${kind}/${encodeURIComponent(created.id)}`;
+  for (;;) {
+    if (!isCurrent()) return null;
+    let answer;
+    try {
+      answer = await getJson(path);
+    } catch (err) {
+      return fail(err);
+    }
+    if (!isCurrent()) return null;
+    if (answer.status === "done") return answer;
+    if (answer.status === "failed") return fail(new ApiError(answer.error || "failed"));
+    const pct = answer.progress.fraction === null ? "" : ` ${Math.round(100 * answer.progress.fraction)}%`;
+    onStatus(`计算中 computing${pct}: ${answer.progress.message}`);
+    await new Promise((resolve) => setTimeout(resolve, pollMs));
+  }
+}
+
 // Static geography (districts, basemap layers) is fetched once per page.
 const staticCache = new Map();
 function getStatic(path) {

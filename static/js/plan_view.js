@@ -3,7 +3,7 @@
 // per-district table and the coverage curve (inline SVG). All text goes through
 // textContent, never innerHTML.
 
-import { getJson, postJson } from "./api.js";
+import { runJob } from "./api.js";
 import { el, fmt, popupBox } from "./dom.js";
 
 const POLL_MS = 400;
@@ -159,42 +159,19 @@ export function createPlanView(map, { status }) {
 
   async function start() {
     const mine = ++run;
-    status("提交中… submitting…");
-    let created;
-    try {
-      created = await postJson("plans", request());
-    } catch (err) {
-      if (mine === run) status(err.message || String(err), true);
+    const body = await runJob("plans", request(), {
+      isCurrent: () => mine === run,
+      onStatus: status,
+      pollMs: POLL_MS,
+    });
+    if (mine !== run) return;
+    if (body === null) {
       document.body.dataset.ready = "plan-error";
       return;
     }
-    const path = `plans/${encodeURIComponent(created.id)}`;
-    for (;;) {
-      if (mine !== run) return;
-      let body;
-      try {
-        body = await getJson(path);
-      } catch (err) {
-        if (mine === run) status(err.message || String(err), true);
-        document.body.dataset.ready = "plan-error";
-        return;
-      }
-      if (mine !== run) return;
-      if (body.status === "done") {
-        render(body);
-        status("");
-        document.body.dataset.ready = "plan";
-        return;
-      }
-      if (body.status === "failed") {
-        status(body.error || "failed", true);
-        document.body.dataset.ready = "plan-error";
-        return;
-      }
-      const pct = body.progress.fraction === null ? "" : ` ${Math.round(100 * body.progress.fraction)}%`;
-      status(`计算中 computing${pct}: ${body.progress.message}`);
-      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-    }
+    render(body);
+    status("");
+    document.body.dataset.ready = "plan";
   }
 
   field("plan-form").addEventListener("submit", (e) => { e.preventDefault(); start(); });

@@ -5,7 +5,7 @@
 // the bookings that could not be planned with their reasons, and link the printable
 // schedule and the CSV. All text goes in through textContent, never innerHTML.
 
-import { ApiError, getJson, postJson } from "./api.js";
+import { ApiError, getJson, runJob } from "./api.js";
 import { el, fmt, popupBox } from "./dom.js";
 
 const POLL_MS = 500;
@@ -286,43 +286,20 @@ export function createRouteView(map, { status }) {
       return;
     }
     request.time_limit_s = Number(ui.limit.value) || 10;
-    status("提交中… submitting…");
-    let created;
-    try {
-      created = await postJson("routes", request);
-    } catch (err) {
-      if (mine === run) status(err.message || String(err), true);
+    const answer = await runJob("routes", request, {
+      isCurrent: () => mine === run,
+      onStatus: status,
+      pollMs: POLL_MS,
+    });
+    if (mine !== run) return;
+    if (answer === null) {
       document.body.dataset.ready = "route-error";
       return;
     }
-    const path = `routes/${encodeURIComponent(created.id)}`;
-    for (;;) {
-      if (mine !== run) return;
-      let answer;
-      try {
-        answer = await getJson(path);
-      } catch (err) {
-        if (mine === run) status(err.message || String(err), true);
-        document.body.dataset.ready = "route-error";
-        return;
-      }
-      if (mine !== run) return;
-      if (answer.status === "done") {
-        body = answer;
-        render();
-        status("");
-        document.body.dataset.ready = "route";
-        return;
-      }
-      if (answer.status === "failed") {
-        status(answer.error || "failed", true);
-        document.body.dataset.ready = "route-error";
-        return;
-      }
-      const pct = answer.progress.fraction === null ? "" : ` ${Math.round(100 * answer.progress.fraction)}%`;
-      status(`计算中 computing${pct}: ${answer.progress.message}`);
-      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-    }
+    body = answer;
+    render();
+    status("");
+    document.body.dataset.ready = "route";
   }
 
   ui.form.addEventListener("submit", (e) => { e.preventDefault(); start(); });
