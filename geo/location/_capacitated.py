@@ -18,7 +18,7 @@ from . import _highs
 from ._highs import INF, RowBuilder
 from ._rules import Groups, add_site_rules
 from .errors import InfeasibleProblemError, SolverError
-from .models import LocationProblem, LocationResult, SolveOptions, Status
+from .models import LocationProblem, LocationResult, SolveOptions, settle
 
 
 def solve_capacitated_pmedian(
@@ -117,10 +117,7 @@ def solve_capacitated_pmedian(
     value = float(out.objective)
     bound = out.bound if math.isfinite(out.bound) else -INF
     proven = out.status == "optimal"
-    if proven:
-        bound = value
-    gap = 0.0 if proven else (value - bound) / max(abs(value), 1e-9)
-    status = Status.OPTIMAL if proven else Status.FEASIBLE
+    bound, gap, status = settle(value, bound, proven)
     return LocationResult(
         model="pmedian",
         status=status,

@@ -19,7 +19,7 @@ from ._coverage import cover_sets, coverage_matrix
 from ._highs import INF, RowBuilder
 from ._rules import add_site_rules
 from .errors import InfeasibleProblemError, InvalidProblemError, SolverError
-from .models import LocationProblem, LocationResult, SolveOptions, Status
+from .models import LocationProblem, LocationResult, SolveOptions, settle
 from .validate import check_coverable, check_problem, check_site_count
 
 logger = logging.getLogger(__name__)
@@ -100,13 +100,10 @@ def solve_lscp(
     if minimize == "count" or np.all(np.mod(cost, 1) == 0):
         bound = math.ceil(bound - 1e-6) if math.isfinite(bound) else bound
     proven = out.status == "optimal" or value <= bound + 1e-6
-    if proven:
-        bound = value
-    gap = 0.0 if proven else (value - bound) / max(abs(value), 1e-9)
+    bound, gap, status = settle(value, bound, proven)
     new_sites = problem.eligible_sites[y]
     open_sites = np.union1d(new_sites, problem.fixed_sites)
     covered = np.asarray(cover[:, open_sites].sum(axis=1)).ravel() > 0
-    status = Status.OPTIMAL if proven else Status.FEASIBLE
     what = "new sites" if minimize == "count" else "site cost"
     return LocationResult(
         model="lscp",

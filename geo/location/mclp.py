@@ -21,7 +21,7 @@ from ._coverage import cover_sets, coverage_matrix
 from ._highs import INF, RowBuilder
 from ._rules import Groups, add_site_rules
 from .errors import InfeasibleProblemError, InvalidProblemError, SolverError
-from .models import LocationProblem, LocationResult, SolveOptions, Status
+from .models import LocationProblem, LocationResult, SolveOptions, settle
 from .validate import check_problem, check_site_count
 
 logger = logging.getLogger(__name__)
@@ -160,10 +160,7 @@ def _result(
 ) -> LocationResult:
     bound = max(out.bound, value) if math.isfinite(out.bound) else INF
     proven = out.status == "optimal" or bound <= value + 1e-9 * max(1.0, abs(value)) + 1e-6
-    if proven:
-        bound = value
-    gap = 0.0 if proven else (bound - value) / max(abs(value), 1e-9)
-    status = Status.OPTIMAL if proven else Status.FEASIBLE
+    bound, gap, status = settle(value, bound, proven, maximize=True)
     return LocationResult(
         model="mclp",
         status=status,

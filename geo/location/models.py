@@ -39,6 +39,19 @@ class Status(enum.StrEnum):
     """No answer satisfies the rules; ``message`` says why, with the numbers."""
 
 
+
+def settle(value: float, bound: float, proven: bool, *, maximize: bool = False
+           ) -> tuple[float, float, Status]:
+    """The reported bound, relative gap and status of a solve.
+
+    A proven solve reports its own value as the bound and gap 0 (``optimal``); otherwise
+    the gap is the distance to the bound relative to the value (``feasible``).
+    """
+    if proven:
+        return value, 0.0, Status.OPTIMAL
+    distance = bound - value if maximize else value - bound
+    return bound, distance / max(abs(value), 1e-9), Status.FEASIBLE
+
 @dataclass(frozen=True)
 class SolveOptions:
     """Solver settings shared by every model.

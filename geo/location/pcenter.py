@@ -18,7 +18,7 @@ from ._coverage import cover_sets, coverage_matrix
 from ._highs import RowBuilder
 from ._rules import Groups, add_site_rules
 from .errors import InfeasibleProblemError, SolverError
-from .models import LocationProblem, LocationResult, SolveOptions, Status
+from .models import LocationProblem, LocationResult, SolveOptions, settle
 from .pmedian import nearest_open_site
 from .validate import check_problem, check_site_count
 
@@ -139,9 +139,8 @@ def solve_pcenter(
     assert weight is not None
     value = float(cost[weight > 0].max()) if np.any(weight > 0) else 0.0
     proven = lo > hi
-    bound = value if proven else float(radii[lo]) if lo < len(radii) else value
-    gap = 0.0 if proven else (value - bound) / max(abs(value), 1e-9)
-    status = Status.OPTIMAL if proven else Status.FEASIBLE
+    bound = float(radii[lo]) if lo < len(radii) else value
+    bound, gap, status = settle(value, bound, proven)
     return LocationResult(
         model="pcenter",
         status=status,

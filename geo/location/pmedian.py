@@ -25,7 +25,7 @@ from ._reduction import is_integral, lagrangian_stage, round_bound, tolerance, t
 from ._rings import Rings, build_rings
 from ._rules import Groups, add_site_rules
 from .errors import InfeasibleProblemError, InvalidProblemError, SolverError
-from .models import LocationProblem, LocationResult, SolveOptions, Status
+from .models import LocationProblem, LocationResult, SolveOptions, settle
 from .validate import check_capacity, check_coverable, check_problem, check_site_count
 
 logger = logging.getLogger(__name__)
@@ -422,10 +422,7 @@ def _result(
 ) -> LocationResult:
     new_sites = np.setdiff1d(open_cols, problem.fixed_sites)
     assignment, _ = nearest_open_site(problem, np.union1d(open_cols, problem.fixed_sites))
-    if proven:
-        bound = value
-    gap = 0.0 if proven else (value - bound) / max(abs(value), 1e-9)
-    status = Status.OPTIMAL if proven else Status.FEASIBLE
+    bound, gap, status = settle(value, bound, proven)
     return LocationResult(
         model="pmedian",
         status=status,
