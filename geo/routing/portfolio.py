@@ -29,6 +29,7 @@ import logging
 import multiprocessing as mp
 import os
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -44,6 +45,8 @@ POOL_SLACK = 0.02
 POOL_MAX = 60_000
 #: Seconds between publications of a worker's improved feasible best to the shared state.
 PUBLISH_S = 0.5
+#: Share of its time after which the last worker searches with one route fewer.
+FLEET_CUT = 0.3
 #: Share of the budget kept for the final set-partitioning recombination (at least 0.3 s).
 RECOMBINE_SHARE = 0.05
 
@@ -314,6 +317,49 @@ def run_search(
     return best, final_cost, iters
 
 
+class _FleetLimited:
+    """The shared best as seen by a search with at most ``max_routes`` routes.
+
+    Publications pass through (a solution with fewer routes is valid for the full fleet);
+    a shared solution with more routes than the limit is never adopted.
+    """
+
+    def __init__(self, shared: _Shared, max_routes: int) -> None:
+        self.shared = shared
+        self.max_routes = max_routes
+
+    def publish(self, cost: int, code: list[int]) -> bool:
+        return self.shared.publish(cost, code)
+
+    def read(self) -> tuple[int, list[int] | None]:
+        cost, code = self.shared.read()
+        if code is not None and code[0] > self.max_routes:
+            return cost, None
+        return cost, code
+
+
+def fewer_routes_start(data: object, code: list[int]) -> tuple[object, list[int]] | None:
+    """The problem with a fleet one route smaller than solution ``code`` uses, and a start.
+
+    The start is ``code`` without its route of fewest clients (the search re-inserts
+    them). None when the fleet cannot shrink (a single route, or several vehicle types).
+    """
+    n_routes = code[0]
+    if n_routes <= 1 or data.num_vehicle_types != 1:  # type: ignore[attr-defined]
+        return None
+    routes, pos = [], 1
+    for _ in range(n_routes):
+        n = code[pos + 1]
+        routes.append(code[pos : pos + 2 + n])
+        pos += 2 + n
+    routes.remove(min(routes, key=lambda r: r[1]))
+    vehicle_type = data.vehicle_type(0)  # type: ignore[attr-defined]
+    smaller = data.replace(  # type: ignore[attr-defined]
+        vehicle_types=[vehicle_type.replace(num_available=n_routes - 1)]
+    )
+    return smaller, [n_routes - 1] + [x for r in routes for x in r]
+
+
 def _worker_main(
     data: object,
     variant: SearchVariant,
@@ -324,12 +370,21 @@ def _worker_main(
     sync_s: float,
     conn: object,
     use_pool: bool,
+    fleet_cut: float | None = None,
 ) -> None:  # pragma: no cover - runs in a child process
     try:
         pool = RouteCollector(POOL_MAX) if use_pool else None
+        switch = None
+        if fleet_cut is not None and max_iterations is None:
+            now = time.monotonic()
+            switch = now + fleet_cut * max(0.0, deadline - now)
         best, cost, iters = run_search(
-            data, variant, seed, deadline, max_iterations, None, shared, sync_s, pool
+            data, variant, seed, switch or deadline, max_iterations, None, shared, sync_s, pool
         )
+        if switch is not None:
+            best, cost, iters = _search_fewer_routes(
+                data, variant, seed, deadline, shared, sync_s, pool, best, cost, iters
+            )
         if best.is_feasible():  # type: ignore[attr-defined]
             shared.publish(cost, _encode(best))
         conn.send((cost, _encode(best), iters, None if pool is None else pool.pool))  # type: ignore[attr-defined]
@@ -337,6 +392,64 @@ def _worker_main(
         conn.send(("error", repr(exc), 0))  # type: ignore[attr-defined]
     finally:
         conn.close()  # type: ignore[attr-defined]
+
+
+def _search_fewer_routes(
+    data: object,
+    variant: SearchVariant,
+    seed: int,
+    deadline: float,
+    shared: _Shared,
+    sync_s: float,
+    pool: RouteCollector | None,
+    best: object,
+    cost: int,
+    iters: int,
+) -> tuple[object, int, int]:
+    """Continue until ``deadline`` with one route fewer than the best known solution.
+
+    Distance-optimal plans often use fewer routes than a search that may open every
+    vehicle settles on; this member of the portfolio looks there while the others keep
+    the full fleet. Its feasible solutions are valid for the full fleet too.
+    """
+    shared_cost, code = shared.read()
+    if code is None or (best.is_feasible() and cost < shared_cost):  # type: ignore[attr-defined]
+        if not best.is_feasible():  # type: ignore[attr-defined]
+            return best, cost, iters
+        code = _encode(best)
+    start = fewer_routes_start(data, code)
+    if start is None or time.monotonic() >= deadline:
+        return best, cost, iters
+    smaller, start_code = start
+    limited = _FleetLimited(shared, start_code[0])
+    # a third of the remaining time to find a plan with fewer routes at all; without one,
+    # go back to the full fleet from the shared best for the rest
+    trial_end = time.monotonic() + (deadline - time.monotonic()) / 3
+    with warnings.catch_warnings():  # PyVRP warns when the smaller fleet looks infeasible
+        warnings.simplefilter("ignore")
+        found, found_cost, more = run_search(
+            smaller, variant, seed + 7, trial_end, None, start_code, limited, sync_s, pool
+        )
+        iters += more
+        if found.is_feasible():  # type: ignore[attr-defined]
+            found, found_cost, more = run_search(
+                smaller, variant, seed + 11, deadline, None, _encode(found), limited, sync_s,
+                pool,
+            )  # fmt: skip
+            iters += more
+            if not best.is_feasible() or found_cost < cost:  # type: ignore[attr-defined]
+                return _decode(data, _encode(found)), found_cost, iters
+            return best, cost, iters
+    shared_cost, code = shared.read()
+    if code is None or (best.is_feasible() and cost < shared_cost):  # type: ignore[attr-defined]
+        code = _encode(best)
+    more_best, more_cost, more = run_search(
+        data, variant, seed + 13, deadline, None, code, shared, sync_s, pool
+    )
+    iters += more
+    if more_best.is_feasible() and (not best.is_feasible() or more_cost < cost):  # type: ignore[attr-defined]
+        return more_best, more_cost, iters
+    return best, cost, iters
 
 
 def _context() -> object:
@@ -432,6 +545,7 @@ def solve_portfolio(
                 sync_s,
                 child_conn,
                 use_pool,
+                FLEET_CUT if i == n_workers - 1 and use_pool else None,
             ),
             daemon=True,
         )
