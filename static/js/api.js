@@ -28,14 +28,11 @@ export function apiUrl(path, params = {}) {
   return url;
 }
 
-/** GET a JSON document from the API. */
-export async function getJson(path, params = {}, { signal } = {}) {
+/** Fetch a URL and resolve its JSON body; reject with an ApiError that carries the API's message. */
+async function fetchJson(url, init) {
   let response;
   try {
-    response = await fetch(apiUrl(path, params), {
-      signal,
-      headers: { Accept: "application/json, application/geo+json" },
-    });
+    response = await fetch(url, init);
   } catch (err) {
     if (err.name === "AbortError") throw err;
     throw new ApiError(err.message || "network error");
@@ -53,28 +50,21 @@ export async function getJson(path, params = {}, { signal } = {}) {
   return body;
 }
 
+/** GET a JSON document from the API. */
+export function getJson(path, params = {}, { signal } = {}) {
+  return fetchJson(apiUrl(path, params), {
+    signal,
+    headers: { Accept: "application/json, application/geo+json" },
+  });
+}
+
 /** POST a JSON body; resolve the JSON answer, reject with an ApiError on failure. */
-export async function postJson(path, body) {
-  let response;
-  try {
-    response = await fetch(apiUrl(path), {
-      method: "POST",
-      headers: { "Content-Type": "application/json", Accept: "application/json" },
-      body: JSON.stringify(body),
-    });
-  } catch (err) {
-    throw new ApiError(err.message || "network error");
-  }
-  let data = null;
-  try {
-    data = await response.json();
-  } catch {
-    data = null;
-  }
-  if (!response.ok) {
-    throw new ApiError(data?.message || `HTTP ${response.status}`, { status: response.status, code: data?.error || "http" });
-  }
-  return data;
+export function postJson(path, body) {
+  return fetchJson(apiUrl(path), {
+    method: "POST",
+    headers: { "Content-Type": "application/json", Accept: "application/json" },
+    body: JSON.stringify(body),
+  });
 }
 
 /**
