@@ -8,6 +8,8 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from api.cli._process import seconds_since_process_start
+
 #: Sub-command modules, each with ``register(subparsers)`` that sets ``func``.
 _COMMAND_MODULES = ("serve", "layers_cmd", "data", "network", "plan", "route", "gaps")
 
@@ -39,6 +41,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # a command run from the shell counts the interpreter's start-up and the imports
+    # against its time limit (``servicemap route --time-limit``); a call with ``argv``
+    # (from Python) starts the clock now
+    args.startup_s = seconds_since_process_start() if argv is None else 0.0
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:

@@ -510,7 +510,7 @@ def solve_portfolio(
         The best solution found.
     """
     start = time.monotonic()
-    margin_s = min(0.5, 0.05 * time_limit_s)
+    margin_s = min(0.25, 0.05 * time_limit_s)
     end = start + max(0.05, time_limit_s - margin_s)
     use_pool = recombine and applies(data)
     reserve_s = min(0.1 * time_limit_s, max(0.3, RECOMBINE_SHARE * time_limit_s))

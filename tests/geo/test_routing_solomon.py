@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from api.cli import route as route_cli
+from api.cli._process import seconds_since_process_start
 from geo.routing.errors import InstanceFormatError
 from geo.routing.feasibility import check_vrptw
 from geo.routing.solomon import read_solomon
@@ -108,3 +112,29 @@ def test_cli_refuses_two_sources(capsys: pytest.CaptureFixture[str]) -> None:
     args = parser.parse_args(["route", "--time-limit", "1"])
     assert args.func(args) == 2
     assert "exactly one" in capsys.readouterr().err
+
+
+def test_command_from_the_shell_keeps_its_wall_clock_limit() -> None:
+    """The interpreter's start-up and imports count against ``--time-limit`` too."""
+    script = Path(sys.executable).with_name("servicemap")
+    started = time.perf_counter()
+    completed = subprocess.run(
+        [str(script), "route", "--solomon", str(DATA / "R101.txt"), "--time-limit", "3",
+         "--json"],
+        capture_output=True, text=True, check=True, cwd=DATA,
+    )  # fmt: skip
+    wall = time.perf_counter() - started
+    out = json.loads(completed.stdout)
+    assert out["unassigned"] == []
+    assert wall <= 3.0 + 0.15  # the exit itself is not ours to time exactly
+    assert out["seconds"] >= 0.9 * wall - 0.3  # the start-up is in the reported seconds
+
+
+def test_seconds_since_process_start_counts_from_the_start() -> None:
+    fresh = subprocess.run(
+        [sys.executable, "-c",
+         "from api.cli._process import seconds_since_process_start as s; print(s())"],
+        capture_output=True, text=True, check=True, cwd=Path(__file__).resolve().parents[2],
+    )  # fmt: skip
+    assert 0.0 < float(fresh.stdout) < 5.0
+    assert seconds_since_process_start() > float(fresh.stdout)  # this test process is older
