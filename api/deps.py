@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import threading
+from collections.abc import Callable
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
 
 from api.settings import Settings
+from layers.jobs import JobRunner
 from layers.registry import Registry
+
+T = TypeVar("T")
+
+_LOCK = threading.RLock()  # re-entrant: a service may be built from another one
 
 
 def get_registry(request: Request) -> Registry:
@@ -24,3 +31,25 @@ def get_settings(request: Request) -> Settings:
 
 RegistryDep = Annotated[Registry, Depends(get_registry)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def app_service(request: Request, name: str, build: Callable[[], T]) -> T:
+    """The application-wide service kept on ``app.state`` under ``name``.
+
+    Built by ``build()`` on first use, once even when requests arrive together; its caches
+    then live as long as the application.
+    """
+    service: T | None = getattr(request.app.state, name, None)
+    if service is None:
+        with _LOCK:
+            service = getattr(request.app.state, name, None)
+            if service is None:
+                service = build()
+                setattr(request.app.state, name, service)
+    return service
+
+
+def job_runner(request: Request) -> JobRunner:
+    """The application's background job runner (plans, check-up routes)."""
+    runner: JobRunner = request.app.state.jobs
+    return runner

@@ -2,33 +2,26 @@
 
 from __future__ import annotations
 
-import threading
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
-from api.deps import RegistryDep, SettingsDep
+from api.deps import RegistryDep, SettingsDep, app_service
 from api.schemas import ErrorOut
 from layers.gaps import MAX_WALK_MINUTES, MEDICAL_HORIZON_MINUTES, GapService, RegistrySource
 from layers.gaps_output import lunch_collection, medical_collection
 
 router = APIRouter(prefix="/api/v1/gaps", tags=["gaps"])
 
-_LOCK = threading.Lock()
 _RESPONSES: dict[int | str, dict[str, object]] = {422: {"model": ErrorOut}}
 
 
 def gap_service(request: Request, registry: RegistryDep, settings: SettingsDep) -> GapService:
     """The application's gap service, created on first use (its caches live with the app)."""
-    service: GapService | None = getattr(request.app.state, "gap_service", None)
-    if service is None:
-        with _LOCK:
-            service = getattr(request.app.state, "gap_service", None)
-            if service is None:
-                service = GapService(RegistrySource(registry), settings.data_dir)
-                request.app.state.gap_service = service
-    return service
+    return app_service(
+        request, "gap_service", lambda: GapService(RegistrySource(registry), settings.data_dir)
+    )
 
 
 FlaggedOnly = Annotated[

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import threading
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import RegistryDep, SettingsDep
+from api.deps import RegistryDep, SettingsDep, app_service, job_runner
+from api.routers._jobs import job_body, job_list
 from api.routers.gaps import gap_service
 from api.schemas import ErrorOut
-from layers.jobs import Job, JobRunner, JobStatus
+from layers.jobs import Job, JobStatus
 from layers.plans import (
     DEFAULT_CANDIDATE_LAYERS,
     MAX_MINUTES_LIMIT,
@@ -24,7 +24,6 @@ from layers.plans import (
 router = APIRouter(prefix="/api/v1/plans", tags=["planning"])
 
 JOB_KIND = "plan"
-_LOCK = threading.Lock()
 _RESPONSES: dict[int | str, dict[str, Any]] = {422: {"model": ErrorOut}}
 
 
@@ -70,26 +69,10 @@ class PlanCreate(BaseModel):
 
 def plan_service(request: Request, registry: RegistryDep, settings: SettingsDep) -> PlanService:
     """The application's planning service (shares the gap service's workplaces)."""
-    service: PlanService | None = getattr(request.app.state, "plan_service", None)
-    if service is None:
-        with _LOCK:
-            service = getattr(request.app.state, "plan_service", None)
-            if service is None:
-                service = PlanService.from_gap_service(gap_service(request, registry, settings))
-                request.app.state.plan_service = service
-    return service
-
-
-def job_runner(request: Request) -> JobRunner:
-    """The application's background job runner (``app.state.jobs``)."""
-    runner: JobRunner | None = getattr(request.app.state, "jobs", None)
-    if runner is None:
-        with _LOCK:
-            runner = getattr(request.app.state, "jobs", None)
-            if runner is None:
-                runner = JobRunner(workers=1)
-                request.app.state.jobs = runner
-    return runner
+    return app_service(
+        request, "plan_service",
+        lambda: PlanService.from_gap_service(gap_service(request, registry, settings)),
+    )  # fmt: skip
 
 
 def _links(request: Request, job_id: str) -> dict[str, str]:
@@ -97,11 +80,7 @@ def _links(request: Request, job_id: str) -> dict[str, str]:
 
 
 def _job_body(request: Request, job: Job) -> dict[str, Any]:
-    body = job.to_dict()
-    body.pop("kind", None)
-    body["links"] = _links(request, job.id)
-    if job.status is JobStatus.FAILED:
-        body["error_status"] = job.error_status
+    body = job_body(request, job, _links)
     if job.status is JobStatus.DONE and job.result is not None:
         result = job.result
         body.update(result.to_dict())
@@ -151,7 +130,4 @@ def get_plan(
 @router.get("", summary="Site plans kept on the server")
 def list_plans(request: Request) -> JSONResponse:
     """The plans kept in memory (newest last) with their status; results via their link."""
-    jobs = job_runner(request).jobs(kind=JOB_KIND)
-    return JSONResponse({"plans": [{"id": j.id, "status": str(j.status),
-                                    "created_at": j.to_dict()["created_at"],
-                                    "links": _links(request, j.id)} for j in jobs]})  # fmt: skip
+    return JSONResponse({"plans": job_list(request, JOB_KIND, _links)})

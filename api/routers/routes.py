@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import json
-import threading
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import RegistryDep, SettingsDep
+from api.deps import RegistryDep, SettingsDep, app_service, job_runner
 from api.errors import RequestError
-from api.routers.plans import job_runner
+from api.routers._jobs import job_body, job_list
 from api.schemas import ErrorOut
 from layers.checkups import DEFAULT_TIME_LIMIT_S, MAX_TIME_LIMIT_S, CheckupResult, CheckupService
 from layers.jobs import Job, JobStatus
@@ -21,7 +20,6 @@ router = APIRouter(prefix="/api/v1/routes", tags=["check-up routing"])
 
 JOB_KIND = "route"
 SAMPLE_PATH = ("samples", "checkup_week.json")
-_LOCK = threading.Lock()
 _RESPONSES: dict[int | str, dict[str, Any]] = {422: {"model": ErrorOut}}
 _JOB_ID = Annotated[str, Path(max_length=64, description="The id returned by POST")]
 
@@ -75,15 +73,11 @@ class RouteCreate(BaseModel):
 
 
 def checkup_service(request: Request, registry: RegistryDep) -> CheckupService:
-    """The application's check-up routing service (``app.state.checkup_service``)."""
-    service: CheckupService | None = getattr(request.app.state, "checkup_service", None)
-    if service is None:
-        with _LOCK:
-            service = getattr(request.app.state, "checkup_service", None)
-            if service is None:
-                service = CheckupService(registry, getattr(request.app.state, "networks", None))
-                request.app.state.checkup_service = service
-    return service
+    """The application's check-up routing service."""
+    return app_service(
+        request, "checkup_service",
+        lambda: CheckupService(registry, getattr(request.app.state, "networks", None)),
+    )  # fmt: skip
 
 
 def _links(request: Request, job_id: str) -> dict[str, str]:
@@ -95,11 +89,7 @@ def _links(request: Request, job_id: str) -> dict[str, str]:
 
 
 def _job_body(request: Request, job: Job) -> dict[str, Any]:
-    body = job.to_dict()
-    body.pop("kind", None)
-    body["links"] = _links(request, job.id)
-    if job.status is JobStatus.FAILED:
-        body["error_status"] = job.error_status
+    body = job_body(request, job, _links)
     if job.status is JobStatus.DONE and isinstance(job.result, CheckupResult):
         body.update(job.result.to_dict())
     return body
@@ -190,7 +180,4 @@ def get_route_csv(request: Request, route_id: _JOB_ID) -> Response:
 @router.get("", summary="Check-up plans kept on the server")
 def list_route_plans(request: Request) -> JSONResponse:
     """The plans kept in memory (newest last) with their status; results via their link."""
-    jobs = job_runner(request).jobs(kind=JOB_KIND)
-    return JSONResponse({"routes": [{"id": j.id, "status": str(j.status),
-                                     "created_at": j.to_dict()["created_at"],
-                                     "links": _links(request, j.id)} for j in jobs]})  # fmt: skip
+    return JSONResponse({"routes": job_list(request, JOB_KIND, _links)})
