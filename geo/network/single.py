@@ -21,7 +21,7 @@ from geo.network.csr import Network
 from geo.network.geometry import route_lonlat
 from geo.network.grid import nearest_segment_scalar, snap_grid
 from geo.network.snap import Snapped
-from geo.network.topk import nearest_from_labels
+from geo.network.topk import direct_on_piece, nearest_from_labels
 
 if TYPE_CHECKING:
     from geo.network.nearest import FacilityIndex
@@ -148,22 +148,9 @@ def nearest_k1_scalar(
         length = t * l_bwd + float(index.length_m[tail])
     fac = int(index.facility[start])
     # a facility on the query's own piece, reached directly
-    f = index.fac_snap
-    on_piece = index.fac_on_piece.get(g)
-    if on_piece:
-        best_j, best_c, best_l = -1, math.inf, math.inf
-        for j in on_piece:
-            dt = float(f.fraction[j]) - t
-            if dt >= 0:
-                c_time, c_len = dt * t_fwd, dt * l_fwd
-            elif bwd >= 0:
-                c_time, c_len = -dt * t_bwd, -dt * l_bwd
-            else:
-                c_time, c_len = math.inf, math.inf
-            if c_time < best_c:
-                best_j, best_c, best_l = j, c_time, c_len
-        if best_j >= 0 and best_c < cost:
-            cost, fac, start, length = best_c, best_j, -1, best_l
+    for j, c_time, c_len in direct_on_piece(index, g, t, bwd, t_fwd, t_bwd, l_fwd, l_bwd):
+        if c_time < cost:
+            cost, fac, start, length = c_time, j, -1, c_len
     if not (math.isfinite(cost) and cost <= max_cost_s):
         return "unreachable", -1, math.nan, math.nan, snap_d, None
     route = None
@@ -176,5 +163,6 @@ def nearest_k1_scalar(
             while (w := nxt.item(v)) < n:
                 edges.append(nxt_edge.item(v))
                 v = w
-        route = route_lonlat(net, g, t, start, edges, int(f.geo[fac]), float(f.fraction[fac]))
+        route = route_lonlat(net, g, t, start, edges, int(index.fac_snap.geo[fac]),
+                             float(index.fac_snap.fraction[fac]))
     return "network", fac, cost, length, snap_d, route

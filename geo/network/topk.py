@@ -198,6 +198,26 @@ def piece_table(net: Network) -> list[tuple[int, int, int, float, float, float, 
     return list(zip(*cols, strict=True))
 
 
+def direct_on_piece(
+    index: FacilityIndex, geo: int, t: float, bwd: int,
+    t_fwd: float, t_bwd: float, l_fwd: float, l_bwd: float,
+) -> list[tuple[int, float, float]]:  # fmt: skip
+    """Facilities on the query's own piece reachable along it: ``(facility, time, length)``.
+
+    A facility ahead of the point (larger fraction) is reached forwards; one behind it
+    only when the piece can be walked/driven backwards (``bwd >= 0``).
+    """
+    out = []
+    fraction = index.fac_snap.fraction
+    for j in index.fac_on_piece.get(geo, ()):
+        dt = float(fraction[j]) - t
+        if dt >= 0:
+            out.append((j, dt * t_fwd, dt * l_fwd))
+        elif bwd >= 0:
+            out.append((j, -dt * t_bwd, -dt * l_bwd))
+    return out
+
+
 def nearest_from_labels(
     index: FacilityIndex, geo: int, t: float, k: int, max_cost_s: float, with_route: bool
 ) -> tuple[list[int], list[float], list[float], list[list[list[float]]] | None] | None:
@@ -239,21 +259,11 @@ def nearest_from_labels(
         if n_lab == big_k:
             bound = min(bound, p_tail + float(costs[base + big_k - 1]))
     direct_len: dict[int, float] = {}
-    on_piece = index.fac_on_piece.get(geo)
-    if on_piece:
-        fs = index.fac_snap
-        for j in on_piece:
-            dt = float(fs.fraction[j]) - t
-            if dt >= 0:
-                c_time, c_len = dt * t_fwd, dt * l_fwd
-            elif bwd >= 0:
-                c_time, c_len = -dt * t_bwd, -dt * l_bwd
-            else:
-                continue
-            old = cand.get(j)
-            if old is None or c_time < old[0]:
-                cand[j] = (c_time, -1, -1)
-                direct_len[j] = c_len
+    for j, c_time, c_len in direct_on_piece(index, geo, t, bwd, t_fwd, t_bwd, l_fwd, l_bwd):
+        old = cand.get(j)
+        if old is None or c_time < old[0]:
+            cand[j] = (c_time, -1, -1)
+            direct_len[j] = c_len
     ranked = sorted((c, f) for f, (c, _, _) in cand.items() if c <= max_cost_s)[:k]
     last = ranked[-1][0] if len(ranked) == k else max_cost_s
     if not last < bound:
