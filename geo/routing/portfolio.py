@@ -412,18 +412,28 @@ def _search_fewer_routes(
     vehicle settles on; this member of the portfolio looks there while the others keep
     the full fleet. Its feasible solutions are valid for the full fleet too.
     """
-    shared_cost, code = shared.read()
-    if code is None or (best.is_feasible() and cost < shared_cost):  # type: ignore[attr-defined]
-        if not best.is_feasible():  # type: ignore[attr-defined]
-            return best, cost, iters
-        code = _encode(best)
-    start = fewer_routes_start(data, code)
+
+    def best_known() -> list[int] | None:
+        """The cheaper of this worker's feasible best and the shared best, as a code."""
+        shared_cost, code = shared.read()
+        if best.is_feasible() and (code is None or cost < shared_cost):  # type: ignore[attr-defined]
+            return _encode(best)
+        return code
+
+    def better(found: object, found_cost: int) -> tuple[object, int]:
+        """``found`` (as a solution of the full problem) if it beats ``best``, else ``best``."""
+        if found.is_feasible() and (not best.is_feasible() or found_cost < cost):  # type: ignore[attr-defined]
+            return _decode(data, _encode(found)), found_cost
+        return best, cost
+
+    code = best_known()
+    start = None if code is None else fewer_routes_start(data, code)
     if start is None or time.monotonic() >= deadline:
         return best, cost, iters
     smaller, start_code = start
     limited = _FleetLimited(shared, start_code[0])
     # a third of the remaining time to find a plan with fewer routes at all; without one,
-    # go back to the full fleet from the shared best for the rest
+    # go back to the full fleet from the best known plan for the rest
     trial_end = time.monotonic() + (deadline - time.monotonic()) / 3
     with warnings.catch_warnings():  # PyVRP warns when the smaller fleet looks infeasible
         warnings.simplefilter("ignore")
@@ -436,20 +446,11 @@ def _search_fewer_routes(
                 smaller, variant, seed + 11, deadline, None, _encode(found), limited, sync_s,
                 pool,
             )  # fmt: skip
-            iters += more
-            if not best.is_feasible() or found_cost < cost:  # type: ignore[attr-defined]
-                return _decode(data, _encode(found)), found_cost, iters
-            return best, cost, iters
-    shared_cost, code = shared.read()
-    if code is None or (best.is_feasible() and cost < shared_cost):  # type: ignore[attr-defined]
-        code = _encode(best)
-    more_best, more_cost, more = run_search(
-        data, variant, seed + 13, deadline, None, code, shared, sync_s, pool
+            return (*better(found, found_cost), iters + more)
+    found, found_cost, more = run_search(
+        data, variant, seed + 13, deadline, None, best_known(), shared, sync_s, pool
     )
-    iters += more
-    if more_best.is_feasible() and (not best.is_feasible() or more_cost < cost):  # type: ignore[attr-defined]
-        return more_best, more_cost, iters
-    return best, cost, iters
+    return (*better(found, found_cost), iters + more)
 
 
 def _context() -> object:
