@@ -79,7 +79,8 @@ def _text(element: Any) -> str:
 
 
 def _open_map(driver: WebDriver, server: LiveServer, query: str = "?basemap=offline") -> None:
-    """Load the page and wait until layers, overlays and the basemap are ready."""
+    """Load the page (console log emptied first) and wait until it is ready."""
+    _flush_console(driver)
     driver.get(server.url + query)
     _wait(driver).until(lambda d: d.execute_script("return document.body.dataset.ready || null"))
     state = driver.execute_script("return document.body.dataset.ready")
@@ -158,7 +159,6 @@ def _screenshot(driver: WebDriver, artifacts_dir: Path, name: str) -> None:
 def test_map_loads_without_console_errors(
     phone_browser: WebDriver, live_server: LiveServer, artifacts_dir: Path
 ) -> None:
-    _flush_console(phone_browser)
     _open_map(phone_browser, live_server)
     driver = phone_browser
     assert driver.find_elements(By.CSS_SELECTOR, "#map.leaflet-container")
@@ -212,7 +212,6 @@ def test_map_loads_without_console_errors(
 def test_unreachable_tiles_fall_back_to_offline_basemap(
     phone_browser: WebDriver, live_server: LiveServer
 ) -> None:
-    _flush_console(phone_browser)
     _open_map(phone_browser, live_server, query="")
     driver = phone_browser
     assert driver.execute_script("return window.servicemap.getBasemap()") == "offline"
@@ -244,7 +243,6 @@ def test_tile_probe_tells_a_reachable_tile_server_from_an_unreachable_one(
 def test_tap_sets_location_and_lists_five_nearest(
     phone_browser: WebDriver, live_server: LiveServer, artifacts_dir: Path
 ) -> None:
-    _flush_console(phone_browser)
     _open_map(phone_browser, live_server)
     driver = phone_browser
     assert _nearest_items(driver) == []
@@ -281,7 +279,6 @@ def test_tap_sets_location_and_lists_five_nearest(
 def test_language_toggle_switches_visible_text(
     phone_browser: WebDriver, live_server: LiveServer, artifacts_dir: Path
 ) -> None:
-    _flush_console(phone_browser)
     _open_map(phone_browser, live_server)
     driver = phone_browser
     driver.execute_script("window.servicemap.setLocation(121.4705745, 31.2346189)")
@@ -320,7 +317,6 @@ def test_language_toggle_switches_visible_text(
 def test_facility_text_is_escaped(
     phone_browser: WebDriver, live_server: LiveServer, artifacts_dir: Path
 ) -> None:
-    _flush_console(phone_browser)
     _open_map(phone_browser, live_server)
     driver = phone_browser
     driver.execute_script(
@@ -344,7 +340,6 @@ def test_facility_text_is_escaped(
 def test_desktop_layout_and_analysis_hooks(
     desktop_browser: WebDriver, live_server: LiveServer, artifacts_dir: Path
 ) -> None:
-    _flush_console(desktop_browser)
     _open_map(desktop_browser, live_server)
     driver = desktop_browser
     driver.execute_script("window.servicemap.setLocation(121.4705745, 31.2346189)")
@@ -401,7 +396,6 @@ def test_desktop_layout_and_analysis_hooks(
 def test_walk_routes_drive_switch_and_isochrones(
     phone_browser: WebDriver, live_server: LiveServer, artifacts_dir: Path
 ) -> None:
-    _flush_console(phone_browser)
     _open_map(phone_browser, live_server)
     driver = phone_browser
     # A tap in the central area (People's Square), inside the walking network's coverage.
@@ -490,7 +484,6 @@ def test_walk_routes_drive_switch_and_isochrones(
 def test_estimates_outside_coverage_and_unreachable_across_river(
     desktop_browser: WebDriver, live_server: LiveServer, artifacts_dir: Path
 ) -> None:
-    _flush_console(desktop_browser)
     _open_map(desktop_browser, live_server)
     driver = desktop_browser
     # Songjiang: outside the walking network, every answer is an estimate and says so.
