@@ -21,7 +21,9 @@ import pytest
 import uvicorn
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support.ui import WebDriverWait
 
 from api.main import create_app
 from api.settings import Settings
@@ -189,3 +191,16 @@ def artifacts_dir() -> Path:
     """Where screenshots go (gitignored)."""
     ARTIFACTS_DIR.mkdir(exist_ok=True)
     return ARTIFACTS_DIR
+
+
+def open_report(driver: WebDriver, report: Path, wait_s: float) -> int:
+    """Open a self-contained HTML report (console log emptied first), wait until it says it
+    is ready, and return how many shapes its map drew."""
+    driver.get_log("browser")
+    driver.get(report.as_uri())
+    WebDriverWait(driver, wait_s).until(
+        lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready") == "1"
+    )
+    paths: int = driver.execute_script(
+        "return document.querySelectorAll('#map canvas, #map svg path').length")
+    return paths

@@ -10,7 +10,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
 from api.cli import main
-from tests.web.conftest import LiveServer
+from tests.web.conftest import LiveServer, open_report
 
 WAIT_S = 60
 
@@ -31,13 +31,7 @@ def test_html_report_renders_offline_without_console_errors(
     assert "<script src=" not in page
     assert "<link " not in page
     assert "OpenStreetMap" in page
-    desktop_browser.get_log("browser")
-    desktop_browser.get(out.as_uri())
-    WebDriverWait(desktop_browser, WAIT_S).until(
-        lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready") == "1"
-    )
-    paths = desktop_browser.execute_script(
-        "return document.querySelectorAll('#map canvas, #map svg path').length")
+    paths = open_report(desktop_browser, out, WAIT_S)
     assert paths > 0
     rows = desktop_browser.find_elements(By.CSS_SELECTOR, "table tbody tr")
     assert len(rows) > 0

@@ -10,7 +10,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
 from api.cli import main
-from tests.web.conftest import LiveServer
+from tests.web.conftest import LiveServer, open_report
 
 WAIT_S = 90
 
@@ -98,13 +98,7 @@ def test_plan_report_renders_offline(desktop_browser: WebDriver, tmp_path: Path)
     page = out.read_text(encoding="utf-8")
     assert "<script src=" not in page
     assert "<link " not in page
-    desktop_browser.get_log("browser")
-    desktop_browser.get(out.as_uri())
-    WebDriverWait(desktop_browser, WAIT_S).until(
-        lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready") == "1"
-    )
-    paths = desktop_browser.execute_script(
-        "return document.querySelectorAll('#map canvas, #map svg path').length")
+    paths = open_report(desktop_browser, out, WAIT_S)
     assert paths > 0
     assert len(desktop_browser.find_elements(By.CSS_SELECTOR, "table.districts tbody tr")) >= 8
     assert len(desktop_browser.find_elements(By.CSS_SELECTOR, "table.sites tbody tr")) == 2
