@@ -9,8 +9,8 @@ from typing import Annotated, TypeVar
 from fastapi import Depends, Request
 
 from api.settings import Settings
-from layers.jobs import JobRunner
-from layers.registry import Registry
+from layers.jobs.runner import JobRunner
+from layers.registry.service import Registry
 
 T = TypeVar("T")
 

@@ -15,10 +15,10 @@ from fastapi.staticfiles import StaticFiles
 from api.errors import install_error_handlers
 from api.routers import facilities, gaps, geography, layers, meta, nearest, network, plans, routes
 from api.settings import Settings
-from layers.catalog import REGISTRY_LAYERS
-from layers.jobs import JobRunner
+from layers.jobs.runner import JobRunner
 from layers.networks import NetworkService
-from layers.registry import Registry
+from layers.registry.catalog import REGISTRY_LAYERS
+from layers.registry.service import Registry
 from layers.store import open_store
 
 logger = logging.getLogger(__name__)

@@ -7,8 +7,8 @@ from datetime import datetime
 
 from api.errors import RequestError
 from geo.crs import CRS, parse_crs, to_wgs84
-from layers.hours import parse_local_datetime
-from layers.registry import Registry
+from layers.registry.hours import parse_local_datetime
+from layers.registry.service import Registry
 from layers.store import BBox
 
 

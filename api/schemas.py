@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from layers.schema import Facility
+from layers.registry.schema import Facility
 
 
 class ErrorOut(BaseModel):

@@ -1,6 +1,6 @@
 """Shanghai check-up routing case: 300 bookings in the 16 districts, 6 vehicles, 10 days.
 
-The request is the demonstration generator's (``layers/checkup_sample.py``, fixed seed,
+The request is the demonstration generator's (``layers/checkups/sample.py``, fixed seed,
 DEMO data at real workplace locations; 10 % of the positions given as GCJ-02 and
 converted at the edge). Drive times come from the network service (the citywide drive
 network where it covers both ends, the calibrated estimate elsewhere). Both solvers get
@@ -46,11 +46,11 @@ from geo.routing.vrptw import (  # noqa: E402
     to_pyvrp,
     unassigned_clients,
 )
-from layers.checkup_sample import generate_checkup_request  # noqa: E402
-from layers.checkups import CheckupResult, CheckupService  # noqa: E402
+from layers.checkups.sample import generate_checkup_request  # noqa: E402
+from layers.checkups.service import CheckupResult, CheckupService  # noqa: E402
 from layers.networks import NetworkService  # noqa: E402
-from layers.registry import Registry  # noqa: E402
-from layers.shipped import iter_facilities  # noqa: E402
+from layers.registry.service import Registry  # noqa: E402
+from layers.registry.shipped import iter_facilities  # noqa: E402
 from layers.store import open_store  # noqa: E402
 
 DATA = REPO / "data"

@@ -22,8 +22,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import REPO, machine_line
 
-from layers.gaps import GapService, ShippedSource
-from layers.schema import Facility, FacilityStatus
+from layers.gaps.service import GapService, ShippedSource
+from layers.registry.schema import Facility, FacilityStatus
 
 DATA = REPO / "data"
 

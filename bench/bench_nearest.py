@@ -28,7 +28,7 @@ from _common import (
 )
 
 from geo.crs import haversine_m
-from layers.registry import Registry
+from layers.registry.service import Registry
 from layers.store import open_store
 
 LAYER = "relay_station"
@@ -40,7 +40,7 @@ def query_points(n: int, seed: int = 42, box: tuple[float, float, float, float] 
     import shapely
     from shapely.geometry import shape
 
-    from layers import shipped
+    from layers.registry import shipped
 
     area = shape(shipped.load_geojson(REPO / "data", "service_area")["features"][0]["geometry"])
     rng = np.random.default_rng(seed)

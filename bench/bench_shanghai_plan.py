@@ -32,9 +32,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from geo.location import LocationProblem, SolveOptions, solve_mclp
-from layers.gaps import GapService, ShippedSource
-from layers.plans import PlanRequest, PlanService
-from layers.shipped import DEFAULT_DATA_DIR
+from layers.gaps.service import GapService, ShippedSource
+from layers.plans.service import PlanRequest, PlanService
+from layers.registry.shipped import DEFAULT_DATA_DIR
 
 N_NEW = 20
 MAX_MINUTES = 15.0

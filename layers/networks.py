@@ -39,10 +39,10 @@ from geo.network import (
     travel_matrix,
 )
 from geo.network.prepare import prepare_network
-from layers.catalog import get_layer
 from layers.errors import LayersError
-from layers.registry import Registry
-from layers.schema import Facility
+from layers.registry.catalog import get_layer
+from layers.registry.schema import Facility
+from layers.registry.service import Registry
 
 logger = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ from tqdm import tqdm
 
 from layers.build import BUILD_STEPS, SourceMissingError, build_data
 from layers.build.demo_rules import RULES as DEMO_RULES
-from layers.catalog import LAYERS
-from layers.shipped import DEFAULT_DATA_DIR
+from layers.registry.catalog import LAYERS
+from layers.registry.shipped import DEFAULT_DATA_DIR
 
 logger = logging.getLogger(__name__)
 

@@ -69,8 +69,8 @@ def register(subparsers: Any) -> None:
 
 
 def _service(args: argparse.Namespace) -> tuple[Any, Any]:
-    from layers.gaps import MEDICAL_LAYERS, GapService, RegistrySource, ShippedSource
-    from layers.shipped import DEFAULT_DATA_DIR
+    from layers.gaps.service import MEDICAL_LAYERS, GapService, RegistrySource, ShippedSource
+    from layers.registry.shipped import DEFAULT_DATA_DIR
 
     layers = MEDICAL_LAYERS
     if getattr(args, "layers", None):
@@ -79,7 +79,7 @@ def _service(args: argparse.Namespace) -> tuple[Any, Any]:
         data_dir = args.data_dir or DEFAULT_DATA_DIR
         return GapService(ShippedSource(data_dir), data_dir, medical_layers=layers), None
     from api.settings import Settings
-    from layers.registry import Registry
+    from layers.registry.service import Registry
     from layers.store import open_store
 
     settings = Settings()
@@ -92,7 +92,7 @@ def _service(args: argparse.Namespace) -> tuple[Any, Any]:
 
 
 def _collection(args: argparse.Namespace, service: Any, geometry: str) -> dict[str, Any]:
-    from layers.gaps_output import lunch_collection, medical_collection
+    from layers.gaps.output import lunch_collection, medical_collection
 
     if args.analysis == "medical":
         result = service.medical_gaps(max_minutes=args.max_minutes, min_workers=args.min_workers)
@@ -105,8 +105,8 @@ def _collection(args: argparse.Namespace, service: Any, geometry: str) -> dict[s
 
 
 def write_csv(collection: dict[str, Any], analysis: str, path: Path) -> None:
-    """One row per feature, columns of :data:`layers.gaps_output.CSV_COLUMNS`."""
-    from layers.gaps_output import CSV_COLUMNS, flat_rows
+    """One row per feature, columns of :data:`layers.gaps.output.CSV_COLUMNS`."""
+    from layers.gaps.output import CSV_COLUMNS, flat_rows
 
     columns = CSV_COLUMNS[analysis]
     with path.open("w", encoding="utf-8-sig", newline="") as handle:
@@ -129,7 +129,7 @@ def _points_for_unflagged(service: Any, collection: dict[str, Any]) -> None:
 def run(args: argparse.Namespace) -> int:
     """Compute the analysis and write ``--out``."""
     from api.cli.gaps_report import render_report
-    from layers import shipped
+    from layers.registry import shipped
 
     suffix = args.out.suffix.lower()
     if suffix not in FORMATS:

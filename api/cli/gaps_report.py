@@ -207,7 +207,7 @@ def render_report(
     Parameters
     ----------
     collection
-        From :func:`layers.gaps_output.medical_collection` / ``lunch_collection``.
+        From :func:`layers.gaps.output.medical_collection` / ``lunch_collection``.
     analysis
         ``"medical"`` or ``"lunch"``.
     districts

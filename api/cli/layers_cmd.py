@@ -19,7 +19,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Open the configured store (seeding it if needed) and print every layer."""
     from api.settings import Settings
-    from layers.registry import Registry
+    from layers.registry.service import Registry
     from layers.store import open_store
 
     settings = Settings()

@@ -247,8 +247,8 @@ OUT_FORMATS = (".json", ".geojson", ".html")
 
 
 def request_from_args(args: argparse.Namespace) -> Any:
-    """The :class:`layers.plans.PlanRequest` described by the registry options."""
-    from layers.plans import DEFAULT_CANDIDATE_LAYERS, PlanRequest, parse_int_list
+    """The :class:`layers.plans.service.PlanRequest` described by the registry options."""
+    from layers.plans.service import DEFAULT_CANDIDATE_LAYERS, PlanRequest, parse_int_list
 
     candidates = DEFAULT_CANDIDATE_LAYERS
     if args.candidates is not None:
@@ -275,7 +275,7 @@ def write_plan(result: Any, path: Path, data_dir: Path) -> None:
     from datetime import datetime
 
     from api.cli.plan_report import render_plan_report
-    from layers import shipped
+    from layers.registry import shipped
 
     collections = {
         "sites": result.sites_collection(),
@@ -327,7 +327,7 @@ def _print_plan(result: Any) -> None:
 def run_registry(args: argparse.Namespace) -> int:
     """``servicemap plan --layer …``: plan on the facility registries and the workplaces."""
     from api.cli.gaps import _service as gap_service_from_args
-    from layers.plans import PlanRequestError, PlanService
+    from layers.plans.service import PlanRequestError, PlanService
 
     def refuse(status: str, reason: str) -> int:
         if args.json:

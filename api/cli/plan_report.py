@@ -187,7 +187,7 @@ def render_plan_report(
     Parameters
     ----------
     result
-        :meth:`layers.plan_result.PlanResult.to_dict`.
+        :meth:`layers.plans.result.PlanResult.to_dict`.
     collections
         ``{"sites", "existing", "workplaces"}`` GeoJSON FeatureCollections.
     districts

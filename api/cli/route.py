@@ -85,9 +85,9 @@ _JOB_KEYS = ("time_limit_s", "seed", "strict", "demo", "description")
 def _checkup_service(n_workers: int | None) -> tuple[Any, Any]:
     """The check-up service over the configured registry and drive networks (as the API)."""
     from api.settings import Settings
-    from layers.checkups import CheckupService
+    from layers.checkups.service import CheckupService
     from layers.networks import NetworkService
-    from layers.registry import Registry
+    from layers.registry.service import Registry
     from layers.store import open_store
 
     settings = Settings()

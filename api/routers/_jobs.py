@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import Request
 
 from api.deps import job_runner
-from layers.jobs import Job, JobStatus
+from layers.jobs.runner import Job, JobStatus
 
 Links = Callable[[Request, str], dict[str, str]]
 

@@ -9,8 +9,13 @@ from fastapi.responses import JSONResponse
 
 from api.deps import RegistryDep, SettingsDep, app_service
 from api.schemas import ErrorOut
-from layers.gaps import MAX_WALK_MINUTES, MEDICAL_HORIZON_MINUTES, GapService, RegistrySource
-from layers.gaps_output import lunch_collection, medical_collection
+from layers.gaps.output import lunch_collection, medical_collection
+from layers.gaps.service import (
+    MAX_WALK_MINUTES,
+    MEDICAL_HORIZON_MINUTES,
+    GapService,
+    RegistrySource,
+)
 
 router = APIRouter(prefix="/api/v1/gaps", tags=["gaps"])
 

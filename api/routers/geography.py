@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from api.deps import RegistryDep
-from layers import shipped
+from layers.registry import shipped
 
 router = APIRouter(prefix="/api/v1", tags=["geography"])
 

@@ -11,8 +11,8 @@ from api.deps import RegistryDep
 from api.errors import RequestError
 from api.params import parse_bbox
 from api.schemas import ErrorOut, FeatureCollectionOut, LayersOut, facility_feature
-from layers.catalog import DISTRICTS, SERVICE_LABELS, get_layer
-from layers.schema import FacilityStatus
+from layers.registry.catalog import DISTRICTS, SERVICE_LABELS, get_layer
+from layers.registry.schema import FacilityStatus
 from layers.store import FacilityQuery
 
 router = APIRouter(prefix="/api/v1", tags=["layers"])

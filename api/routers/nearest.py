@@ -11,7 +11,7 @@ from api.deps import RegistryDep
 from api.errors import RequestError
 from api.params import parse_open_at, query_point
 from api.schemas import ErrorOut, NearestOut, facility_json
-from layers.catalog import get_layer
+from layers.registry.catalog import get_layer
 
 router = APIRouter(prefix="/api/v1", tags=["nearest"])
 

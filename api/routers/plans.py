@@ -12,8 +12,8 @@ from api.deps import RegistryDep, SettingsDep, app_service, job_runner
 from api.routers._jobs import job_body, job_list
 from api.routers.gaps import gap_service
 from api.schemas import ErrorOut
-from layers.jobs import Job, JobStatus
-from layers.plans import (
+from layers.jobs.runner import Job, JobStatus
+from layers.plans.service import (
     DEFAULT_CANDIDATE_LAYERS,
     MAX_MINUTES_LIMIT,
     PlanRequest,

@@ -13,8 +13,13 @@ from api.deps import RegistryDep, SettingsDep, app_service, job_runner
 from api.errors import RequestError
 from api.routers._jobs import job_body, job_list
 from api.schemas import ErrorOut
-from layers.checkups import DEFAULT_TIME_LIMIT_S, MAX_TIME_LIMIT_S, CheckupResult, CheckupService
-from layers.jobs import Job, JobStatus
+from layers.checkups.service import (
+    DEFAULT_TIME_LIMIT_S,
+    MAX_TIME_LIMIT_S,
+    CheckupResult,
+    CheckupService,
+)
+from layers.jobs.runner import Job, JobStatus
 
 router = APIRouter(prefix="/api/v1/routes", tags=["check-up routing"])
 
@@ -134,7 +139,7 @@ def create_route_plan(body: RouteCreate, request: Request, registry: RegistryDep
 @router.get("/sample", summary="A demonstration check-up request")
 def get_route_sample(settings: SettingsDep) -> JSONResponse:
     """A week of invented bookings at real workplace locations (DEMO data, see
-    `layers/checkup_sample.py`), ready to post to `POST /api/v1/routes`."""
+    `layers/checkups/sample.py`), ready to post to `POST /api/v1/routes`."""
     path = settings.data_dir.joinpath(*SAMPLE_PATH)
     if not path.is_file():
         raise RequestError("no sample request is shipped (data/samples/checkup_week.json)",

@@ -2,7 +2,7 @@
 
 ``build_data(source_dir, out_dir)`` reads a directory laid out like ``../shared/data``
 (see its README) and writes the compact files the product runs on (layout in
-:mod:`layers.shipped`): facility layers as gzip JSON Lines, basemap layers as gzip GeoJSON,
+:mod:`layers.registry.shipped`): facility layers as gzip JSON Lines, basemap layers as gzip GeoJSON,
 workplace polygons as GeoParquet, trimmed employment tables and a manifest. Output is
 byte-for-byte reproducible except ``manifest.json``'s build date.
 
@@ -41,9 +41,9 @@ from layers.build.sources import (
     SourceMissingError,
 )
 from layers.build.workplaces import load_workplaces, workplace_facility, workplace_frame
-from layers.catalog import LAYERS
-from layers.schema import Facility
-from layers.shipped import MANIFEST_NAME, WORKPLACES_PATH, content_hash
+from layers.registry.catalog import LAYERS
+from layers.registry.schema import Facility
+from layers.registry.shipped import MANIFEST_NAME, WORKPLACES_PATH, content_hash
 
 logger = logging.getLogger(__name__)
 
@@ -107,7 +107,7 @@ class BuildReport:
     total_bytes
         Size of every file written, manifest included.
     data_version
-        Content hash (see :func:`layers.shipped.data_version`).
+        Content hash (see :func:`layers.registry.shipped.data_version`).
     elapsed_s
         Wall-clock build time.
     """

@@ -31,7 +31,7 @@ from layers.build.sources import (
     POIS_GEOJSON,
     SourceData,
 )
-from layers.schema import Facility, LocationPrecision
+from layers.registry.schema import Facility, LocationPrecision
 
 logger = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from layers.build.sources import (
     SUBDISTRICT_EMPLOYMENT_CSV,
     SourceData,
 )
-from layers.shipped import DEMAND_DIR
+from layers.registry.shipped import DEMAND_DIR
 
 #: shipped file name -> (source file, columns kept, {shipped column: source column})
 DEMAND_TABLES: dict[str, tuple[str, list[str], dict[str, str]]] = {

@@ -51,8 +51,8 @@ from layers.build.demo_rules import (
 from layers.build.locate import contains_points
 from layers.build.sources import OSM_SNAPSHOT, SourceData
 from layers.build.workplaces import Workplace
-from layers.catalog import DISTRICTS, LAYERS
-from layers.schema import Facility, FacilityStatus, LocationPrecision
+from layers.registry.catalog import DISTRICTS, LAYERS
+from layers.registry.schema import Facility, FacilityStatus, LocationPrecision
 
 logger = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from layers.hours import HoursRule, OpeningHours
+from layers.registry.hours import HoursRule, OpeningHours
 
 WEEKDAYS_MO_FR = ["Mo", "Tu", "We", "Th", "Fr"]
 ALL_DAYS = ["Mo", "Tu", "We", "Th", "Fr", "Sa", "Su"]

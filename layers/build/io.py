@@ -2,7 +2,7 @@
 
 Every writer is deterministic: gzip members carry ``mtime=0`` and no file name, JSON keys
 keep insertion order, and callers sort records by id, so rebuilding from the same sources
-gives identical bytes (and the same :func:`layers.shipped.data_version`).
+gives identical bytes (and the same :func:`layers.registry.shipped.data_version`).
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from layers.schema import Facility
-from layers.shipped import facility_path, map_path
+from layers.registry.schema import Facility
+from layers.registry.shipped import facility_path, map_path
 
 logger = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 
 from layers.build.sources import PLAN_DATE, SERVICE_CENTRES_CSV, TRAINING_SITES_CSV, SourceData
-from layers.schema import Facility, FacilityStatus, LocationPrecision
+from layers.registry.schema import Facility, FacilityStatus, LocationPrecision
 
 logger = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ from shapely.geometry.base import BaseGeometry
 
 from layers.build.io import read_csv_rows, read_geojson
 from layers.build.locate import PolygonLocator, project_points, to_metric, to_wgs84
-from layers.catalog import DISTRICTS
+from layers.registry.catalog import DISTRICTS
 
 logger = logging.getLogger(__name__)
 

@@ -26,7 +26,7 @@ from layers.build.sources import (
     OSM_SOURCE,
     SourceData,
 )
-from layers.schema import Facility, LocationPrecision
+from layers.registry.schema import Facility, LocationPrecision
 
 logger = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """Helpers shared by the store backends: record (de)serialisation and argument checks.
 
-Both backends keep the full :class:`~layers.schema.Facility` as JSON text (SQLite ``TEXT``,
+Both backends keep the full :class:`~layers.registry.schema.Facility` as JSON text (SQLite ``TEXT``,
 PostgreSQL ``jsonb``) for an exact round trip, next to a few indexed columns
 (layer, district, status, lon, lat) used for filtering.
 """
@@ -13,7 +13,7 @@ from typing import NamedTuple
 from pydantic_core import PydanticSerializationError
 
 from layers.errors import InvalidFacilityError, LayersError
-from layers.schema import Facility
+from layers.registry.schema import Facility
 from layers.store.base import FacilityQuery
 
 #: Bumped when the table layout changes; stored in the meta table under SCHEMA_VERSION_KEY.

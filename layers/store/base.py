@@ -11,7 +11,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from layers.schema import Facility, FacilityStatus
+from layers.registry.schema import Facility, FacilityStatus
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ from psycopg import errors as pg_errors
 from psycopg.conninfo import conninfo_to_dict
 
 from layers.errors import InvalidFacilityError, StoreError
-from layers.schema import Facility
+from layers.registry.schema import Facility
 from layers.store._codec import (
     SCHEMA_VERSION,
     SCHEMA_VERSION_KEY,

@@ -31,7 +31,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from layers.errors import InvalidFacilityError, StoreError
-from layers.schema import Facility
+from layers.registry.schema import Facility
 from layers.store._codec import (
     SCHEMA_VERSION,
     SCHEMA_VERSION_KEY,

@@ -10,8 +10,8 @@ from fastapi.testclient import TestClient
 
 from api.main import create_app
 from api.settings import Settings
-from layers.catalog import DISTRICTS, LAYERS, REGISTRY_LAYERS
 from layers.networks import NetworkService
+from layers.registry.catalog import DISTRICTS, LAYERS, REGISTRY_LAYERS
 
 
 def test_healthz(client: TestClient) -> None:

@@ -104,10 +104,10 @@ def test_infeasible_search_result_is_repaired_with_reasons(
 @pytest.fixture(scope="module")
 def demo() -> Iterator[tuple[CheckupProblem, np.ndarray, np.ndarray]]:
     """The 300-booking Shanghai demo request (estimated drive times: no network needed)."""
-    from layers.checkup_sample import generate_checkup_request
-    from layers.checkups import CheckupService
-    from layers.registry import Registry
-    from layers.shipped import iter_facilities
+    from layers.checkups.sample import generate_checkup_request
+    from layers.checkups.service import CheckupService
+    from layers.registry.service import Registry
+    from layers.registry.shipped import iter_facilities
     from layers.store import open_store
 
     data = REPO / "data"

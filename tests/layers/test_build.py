@@ -20,9 +20,9 @@ from layers.build import SourceMissingError, build_data
 from layers.build.demo import allocate
 from layers.build.locate import PolygonLocator
 from layers.build.sources import REQUIRED_FILES
-from layers.catalog import DISTRICTS, LAYERS
-from layers.schema import LocationPrecision
-from layers.shipped import (
+from layers.registry.catalog import DISTRICTS, LAYERS
+from layers.registry.schema import LocationPrecision
+from layers.registry.shipped import (
     data_version,
     iter_facilities,
     load_geojson,

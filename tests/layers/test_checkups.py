@@ -15,12 +15,12 @@ import pytest
 
 from geo.crs import from_wgs84, to_wgs84
 from geo.routing.feasibility import check_checkup_plan
-from layers.checkup_request import CheckupRequestError, bookings_from_csv
-from layers.checkup_sample import generate_checkup_request
-from layers.checkups import CheckupResult, CheckupService, route_color
+from layers.checkups.request import CheckupRequestError, bookings_from_csv
+from layers.checkups.sample import generate_checkup_request
+from layers.checkups.service import CheckupResult, CheckupService, route_color
 from layers.networks import NetworkService
-from layers.registry import Registry
-from layers.shipped import iter_facilities
+from layers.registry.service import Registry
+from layers.registry.shipped import iter_facilities
 from layers.store import open_store
 
 REPO = Path(__file__).resolve().parents[2]

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from geo.coverage.errors import InvalidThresholdError
-from layers.gaps import GapService, ShippedSource
-from layers.schema import Facility, FacilityStatus
-from layers.shipped import DEFAULT_DATA_DIR
+from layers.gaps.service import GapService, ShippedSource
+from layers.registry.schema import Facility, FacilityStatus
+from layers.registry.shipped import DEFAULT_DATA_DIR
 
 DATA = DEFAULT_DATA_DIR
 

@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from layers.errors import LayersError
-from layers.jobs import (
+from layers.jobs.runner import (
     JobNotFoundError,
     JobQueueFullError,
     JobRunner,

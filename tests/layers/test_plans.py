@@ -10,10 +10,10 @@ import pytest
 
 from geo.coverage.reach import ReachModel
 from geo.network.estimate import great_circle_m
-from layers.gaps import GapService, ShippedSource
-from layers.gaps_data import DEFAULT_CALIBRATION
-from layers.plan_costs import nearest_open, walking_costs
-from layers.plans import (
+from layers.gaps.data import DEFAULT_CALIBRATION
+from layers.gaps.service import GapService, ShippedSource
+from layers.plans.costs import nearest_open, walking_costs
+from layers.plans.service import (
     Demand,
     PlanInfeasibleError,
     PlanRequest,
@@ -21,8 +21,8 @@ from layers.plans import (
     PlanService,
     parse_int_list,
 )
-from layers.schema import Facility, FacilityStatus
-from layers.shipped import DEFAULT_DATA_DIR
+from layers.registry.schema import Facility, FacilityStatus
+from layers.registry.shipped import DEFAULT_DATA_DIR
 
 LON0, LAT0 = 121.47, 31.23
 CROW_MPS = DEFAULT_CALIBRATION.crow_speed_mps

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from layers.errors import FacilityNotFoundError, ReadOnlyLayerError, UnknownLayerError
-from layers.hours import SHANGHAI, HoursRule, OpeningHours
-from layers.registry import Registry
-from layers.schema import Facility, FacilityStatus
+from layers.registry.hours import SHANGHAI, HoursRule, OpeningHours
+from layers.registry.schema import Facility, FacilityStatus
+from layers.registry.service import Registry
 from layers.store import open_store
 
 REPO = Path(__file__).resolve().parents[2]

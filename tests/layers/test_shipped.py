@@ -13,10 +13,10 @@ import shapely
 from shapely.geometry import shape
 
 from layers.build.demo_rules import RULES
-from layers.catalog import DISTRICTS, LAYERS
 from layers.errors import UnknownLayerError
-from layers.schema import Facility, LocationPrecision
-from layers.shipped import (
+from layers.registry.catalog import DISTRICTS, LAYERS
+from layers.registry.schema import Facility, LocationPrecision
+from layers.registry.shipped import (
     DEFAULT_DATA_DIR,
     MAP_LAYERS,
     ShippedDataError,

@@ -25,8 +25,8 @@ import pytest
 from psycopg.conninfo import make_conninfo
 
 from layers.errors import InvalidFacilityError, LayersError, StoreError
-from layers.hours import HoursRule, OpeningHours
-from layers.schema import Facility, FacilityStatus, LocationPrecision
+from layers.registry.hours import HoursRule, OpeningHours
+from layers.registry.schema import Facility, FacilityStatus, LocationPrecision
 from layers.store import BBox, FacilityQuery, FacilityStore, open_store
 from layers.store.postgis import PostGISStore
 from layers.store.sqlite import SQLiteStore, _query_sql

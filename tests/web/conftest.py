@@ -27,7 +27,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from api.main import create_app
 from api.settings import Settings
-from layers.schema import Facility
+from layers.registry.schema import Facility
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS_DIR = REPO_ROOT / "test-artifacts"

@@ -39,16 +39,16 @@ from geo.coverage.incremental import CatchmentRows, IncrementalNearest, Incremen
 from geo.coverage.reach import METHOD_NAMES, Reach, ReachModel
 from geo.network.csr import Network
 from geo.network.estimate import Calibration
-from layers import shipped
-from layers.catalog import get_layer
-from layers.gaps_data import (
+from layers.gaps.data import (
     Workplaces,
     load_official_employment,
     load_walk_networks,
     load_workplaces,
     simplified_geometry,
 )
-from layers.schema import Facility
+from layers.registry import shipped
+from layers.registry.catalog import get_layer
+from layers.registry.schema import Facility
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ class FacilitySource(Protocol):
 
 
 class RegistrySource:
-    """Facilities from a :class:`layers.registry.Registry` (versions from its store)."""
+    """Facilities from a :class:`layers.registry.service.Registry` (versions from its store)."""
 
     def __init__(self, registry: object) -> None:
         self.registry = registry
@@ -417,7 +417,7 @@ class GapService:
 
 
 def _default_cal() -> Calibration:
-    from layers.gaps_data import DEFAULT_CALIBRATION
+    from layers.gaps.data import DEFAULT_CALIBRATION
 
     return DEFAULT_CALIBRATION
 

@@ -12,7 +12,7 @@ from typing import Any, Literal
 import numpy as np
 
 from geo.coverage.lunch import PLAN_TARGET_PLACES, PLAN_TARGET_WORKERS
-from layers.gaps import GapService, LunchResult, MedicalResult
+from layers.gaps.service import GapService, LunchResult, MedicalResult
 
 Geometry = Literal["polygon", "point"]
 KIND_ZH = {"park": "园区", "building": "楼宇"}

@@ -5,7 +5,7 @@ benchmark use a generated request. Everything about the *bookings* is invented w
 fixed seed; only the places are real:
 
 * **where** -- workplaces (industrial and commercial parks and buildings from
-  OpenStreetMap, ``data/workplaces/workplaces.parquet`` via :mod:`layers.gaps_data`),
+  OpenStreetMap, ``data/workplaces/workplaces.parquet`` via :mod:`layers.gaps.data`),
   spread over all 16 districts: every district gets ``max(1, n // 40)`` bookings, the rest
   in proportion to its number of workplaces;
 * **who** -- a small firm or site of the groups the 2023 plan names (express delivery,
@@ -22,7 +22,7 @@ fixed seed; only the places are real:
   registry positions), two per depot by default, 50 examinations per half-day and 90 per
   day, shift 07:30–17:30 with lunch 11:30–13:00, working Monday–Friday.
 
-Run ``python -m layers.checkup_sample --bookings 60 --vehicles 4 --working-days 5
+Run ``python -m layers.checkups.sample --bookings 60 --vehicles 4 --working-days 5
 --out data/samples/checkup_week.json`` to rebuild the shipped week.
 """
 
@@ -38,9 +38,9 @@ from typing import Any
 import numpy as np
 
 from geo.crs import from_wgs84
-from layers.catalog import DISTRICTS
-from layers.gaps_data import load_workplaces
-from layers.shipped import DEFAULT_DATA_DIR, iter_facilities
+from layers.gaps.data import load_workplaces
+from layers.registry.catalog import DISTRICTS
+from layers.registry.shipped import DEFAULT_DATA_DIR, iter_facilities
 
 logger = logging.getLogger(__name__)
 

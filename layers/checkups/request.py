@@ -37,9 +37,9 @@ from geo.errors import GeoError
 from geo.routing.checkup import CheckupProblem
 from geo.routing.checkup_io import problem_from_dict
 from geo.routing.errors import ProblemValidationError
-from layers.catalog import DISTRICTS
 from layers.errors import LayersError
-from layers.registry import Registry
+from layers.registry.catalog import DISTRICTS
+from layers.registry.service import Registry
 
 logger = logging.getLogger(__name__)
 

@@ -7,13 +7,13 @@ facility-location problem for :mod:`geo.location` and back into an answer with n
 districts and workers:
 
 * **demand** -- the deduplicated workplaces (parks and buildings) with their estimated
-  workers, loaded by the coverage-gap service (:mod:`layers.gaps`, :mod:`layers.gaps_data`);
+  workers, loaded by the coverage-gap service (:mod:`layers.gaps.service`, :mod:`layers.gaps.data`);
 * **existing sites** -- the planned layer's located, serving facilities (status new, active,
   upgraded, yellow card): always open, never counted as new, no cost;
 * **candidates** -- the located, serving facilities of the host layers; each new site is
   placed in one of them, in the district its record names;
 * **costs** -- sparse walking minutes workplace × site within a cutoff
-  (:mod:`layers.plan_costs`: network times where both ends are on a walk network, the
+  (:mod:`layers.plans.costs`: network times where both ends are on a walk network, the
   calibrated great-circle estimate elsewhere);
 * **rules** -- number of new sites, per-district minimum/maximum, a budget (¥15,000 per new
   point, ¥10,000 per upgrade) and optionally upgrades of existing points (with their own
@@ -54,12 +54,12 @@ from geo.location import (
     solve_pmedian,
 )
 from geo.location.validate import check_problem, check_site_count
-from layers.catalog import LAYERS
 from layers.errors import LayersError
-from layers.gaps import FacilitySource, GapService
-from layers.plan_costs import PlanCosts, walking_costs
-from layers.plan_result import PlanResult, build_result
-from layers.schema import Facility, FacilityStatus
+from layers.gaps.service import FacilitySource, GapService
+from layers.plans.costs import PlanCosts, walking_costs
+from layers.plans.result import PlanResult, build_result
+from layers.registry.catalog import LAYERS
+from layers.registry.schema import Facility, FacilityStatus
 
 logger = logging.getLogger(__name__)
 

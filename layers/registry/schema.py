@@ -14,8 +14,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from layers.catalog import DISTRICTS, LAYERS
-from layers.hours import OpeningHours
+from layers.registry.catalog import DISTRICTS, LAYERS
+from layers.registry.hours import OpeningHours
 
 FACILITY_ID_PATTERN = r"^[a-z_]+:[A-Za-z0-9_.\-]+$"
 

@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from geo.location import LocationResult
-from layers.catalog import DISTRICTS
-from layers.plan_costs import PlanCosts, nearest_open
+from layers.plans.costs import PlanCosts, nearest_open
+from layers.registry.catalog import DISTRICTS
 
 if TYPE_CHECKING:
-    from layers.plans import Demand, PlanRequest, Sites
+    from layers.plans.service import Demand, PlanRequest, Sites
 
 #: What the objective of each model measures.
 OBJECTIVE_UNITS: dict[str, str] = {
@@ -51,7 +51,7 @@ class PlanResult:
     Attributes
     ----------
     request
-        The request echo (:meth:`layers.plans.PlanRequest.to_dict`).
+        The request echo (:meth:`layers.plans.service.PlanRequest.to_dict`).
     summary
         Model, status, objective, bound, gap, seconds, totals, costs, budget spent.
     sites

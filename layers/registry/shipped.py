@@ -23,14 +23,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from layers.catalog import LAYERS, get_layer
 from layers.errors import LayersError
-from layers.schema import Facility
+from layers.registry.catalog import LAYERS, get_layer
+from layers.registry.schema import Facility
 
 logger = logging.getLogger(__name__)
 
 #: The repository's shipped data directory.
-DEFAULT_DATA_DIR = Path(__file__).resolve().parents[1] / "data"
+DEFAULT_DATA_DIR = Path(__file__).resolve().parents[2] / "data"
 
 MANIFEST_NAME = "manifest.json"
 FACILITIES_DIR = "facilities"

@@ -29,7 +29,7 @@ from geo.coverage.allocation import (
 )
 from geo.network.csr import Network, load_network
 from geo.network.estimate import Calibration, network_calibration
-from layers.shipped import DEMAND_DIR, WORKPLACES_PATH, ShippedDataError
+from layers.registry.shipped import DEMAND_DIR, WORKPLACES_PATH, ShippedDataError
 
 logger = logging.getLogger(__name__)
 

@@ -1,9 +1,9 @@
 """Mobile health check-up routing for union staff: request in, plan and map out.
 
 :class:`CheckupService` wires the pure routing engine (:mod:`geo.routing`) to the
-platform: a request is checked at the edge (:mod:`layers.checkup_request`: CSV bookings,
+platform: a request is checked at the edge (:mod:`layers.checkups.request`: CSV bookings,
 GCJ-02/BD-09 conversion, service area, equipment, default depots), drive times come from
-the network service (:mod:`layers.checkup_travel`: network where covered, the calibrated
+the network service (:mod:`layers.checkups.travel`: network where covered, the calibrated
 estimate elsewhere, the method recorded per leg), :func:`geo.routing.checkup.solve_checkup`
 plans the vehicle-days, the independent checker verifies the plan, and
 :class:`CheckupResult` renders it: the plan as JSON (routes per vehicle and day, stops with
@@ -34,15 +34,15 @@ import numpy as np
 from geo.routing.checkup import CheckupPlan, CheckupProblem, solve_checkup
 from geo.routing.checkup_io import plan_to_csv, plan_to_dict, plan_to_html
 from geo.routing.feasibility import check_checkup_plan
-from layers.checkup_request import (
+from layers.checkups.request import (
     CheckupRequestError,
     PreparedRequest,
     prepare_request,
 )
-from layers.checkup_travel import DriveMatrices, drive_matrices, leg_geometry
+from layers.checkups.travel import DriveMatrices, drive_matrices, leg_geometry
 from layers.errors import LayersError
 from layers.networks import NetworkService
-from layers.registry import Registry
+from layers.registry.service import Registry
 
 __all__ = [
     "DEFAULT_TIME_LIMIT_S",

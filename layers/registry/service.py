@@ -20,10 +20,10 @@ from shapely import prepared
 from shapely.geometry import Point, shape
 
 from geo.nearest import PointIndex
-from layers import shipped
-from layers.catalog import LAYERS, LayerInfo, LayerKind, get_layer
 from layers.errors import FacilityNotFoundError, ReadOnlyLayerError
-from layers.schema import SERVING_STATUSES, Facility, FacilityStatus
+from layers.registry import shipped
+from layers.registry.catalog import LAYERS, LayerInfo, LayerKind, get_layer
+from layers.registry.schema import SERVING_STATUSES, Facility, FacilityStatus
 from layers.store import FacilityPage, FacilityQuery, FacilityStore
 
 logger = logging.getLogger(__name__)

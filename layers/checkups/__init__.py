@@ -1,0 +1,1 @@
+"""Check-up vehicle routing service: requests checked at the edge, drive times, samples."""

@@ -1,0 +1,1 @@
+"""Coverage-gap analysis service: inputs (workplaces, resources), the service, outputs."""

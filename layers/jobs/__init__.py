@@ -1,0 +1,1 @@
+"""Background jobs (plans, check-up routes)."""

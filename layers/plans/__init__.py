@@ -1,0 +1,1 @@
+"""Site-planning service: requests, walking costs, results."""
