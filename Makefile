@@ -1,16 +1,26 @@
 # servicemap — two commands: `make run` and `make test`.
+#
+# Both install exactly the locked dependency tree (requirements.lock, with hashes) into
+# .venv first; pyproject.toml keeps the ranges the code supports.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
+LOCK := requirements.lock
+UV_VERSION := 0.13.9
+LOCK_FLAGS := --all-extras --universal --python-version 3.11 --generate-hashes --no-header
 
-.PHONY: run test lint bench data clean
+.PHONY: run test lint bench data clean lock test-latest
 
-$(STAMP): pyproject.toml
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test,bench]'
+# A changed lock (or pyproject) rebuilds the environment from scratch, so nothing that the
+# lock no longer names lingers in it.
+$(STAMP): $(LOCK) pyproject.toml
+	rm -rf $(VENV)
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --require-hashes --no-deps -r $(LOCK)
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(PY) -m pip check
 	@touch $(STAMP)
 
 ## run: install into .venv if needed and serve the API and map on http://127.0.0.1:8000
@@ -22,6 +32,25 @@ test: $(STAMP)
 	bash scripts/ensure-services.sh
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest
+
+## lock: refresh requirements.lock to the newest releases pyproject.toml allows, then rerun the suite
+lock:
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet uv==$(UV_VERSION)
+	$(VENV)/bin/uv pip compile pyproject.toml requirements-build.in $(LOCK_FLAGS) --upgrade -o $(LOCK)
+	$(MAKE) test
+
+## test-latest: the suite against the newest releases, in a throwaway environment
+test-latest:
+	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	$(PYTHON) -m venv "$$tmp/venv"; \
+	"$$tmp/venv/bin/pip" install --quiet --upgrade pip setuptools wheel; \
+	"$$tmp/venv/bin/pip" install --quiet --upgrade -e '.[test,bench]'; \
+	"$$tmp/venv/bin/pip" list --format=freeze > "$$tmp/versions.txt"; \
+	echo "test-latest: newest releases installed:"; cat "$$tmp/versions.txt"; \
+	bash scripts/ensure-services.sh; \
+	"$$tmp/venv/bin/ruff" check .; \
+	"$$tmp/venv/bin/python" -m pytest -p no:cacheprovider
 
 ## bench: run every benchmark and print the figures
 bench: $(STAMP)

@@ -14,6 +14,8 @@ import highspy
 import numpy as np
 import scipy.sparse as sp
 
+from geo.highs import new_highs
+
 from .models import SolveOptions
 
 logger = logging.getLogger(__name__)
@@ -165,8 +167,7 @@ def solve(
     if is_mip:
         kinds = np.where(integer, highspy.HighsVarType.kInteger, highspy.HighsVarType.kContinuous)
         lp.integrality_ = list(kinds)
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", bool(options.log))
+    h = new_highs(log=bool(options.log))
     h.setOptionValue("random_seed", int(options.seed))
     if options.threads > 0:
         h.setOptionValue("threads", int(options.threads))

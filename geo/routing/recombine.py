@@ -89,6 +89,8 @@ def best_partition(
     """
     import highspy
 
+    from geo.highs import new_highs
+
     start = time.perf_counter()
     if incumbent:
         for r in incumbent:
@@ -118,8 +120,7 @@ def best_partition(
     lp.a_matrix_.index_ = index
     lp.a_matrix_.value_ = np.ones(len(index))
     lp.integrality_ = [highspy.HighsVarType.kInteger] * len(routes)
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
+    h = new_highs()
     h.setOptionValue("threads", 1)
     h.setOptionValue("time_limit", max(0.05, float(time_limit_s)))
     h.setOptionValue("mip_rel_gap", 0.0)
