@@ -62,3 +62,32 @@ class StoreError(LayersError):
 
     status_code = 503
     code = "store_unavailable"
+
+
+class ForbiddenError(LayersError):
+    """The caller is authenticated but may not do this (role or district)."""
+
+    status_code = 403
+    code = "forbidden"
+
+
+class StaleVersionError(LayersError):
+    """The record changed since the caller read it (``If-Match`` no longer matches)."""
+
+    status_code = 412
+    code = "stale_version"
+
+    def __init__(self, facility_id: str, expected: int, current: int) -> None:
+        self.facility_id = facility_id
+        self.current = current
+        super().__init__(
+            f"record {facility_id!r} changed since you read it (you sent version {expected}, "
+            f"it is now at version {current}); reload it and apply your change again"
+        )
+
+
+class InvalidTransitionError(LayersError):
+    """A review action that does not apply to the record's current state."""
+
+    status_code = 409
+    code = "invalid_transition"

@@ -8,7 +8,7 @@ and ``location_precision`` ``unknown`` so it can be listed but is never drawn.
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -39,15 +39,73 @@ SERVING_STATUSES = frozenset(
 
 
 class LocationPrecision(StrEnum):
-    """How the position was obtained, from most to least exact."""
+    """How the position was obtained, from most to least exact.
+
+    ``exact`` … ``station-proxy`` describe the shipped sites; ``building``, ``road``,
+    ``subdistrict`` and ``district`` are what geocoding an imported record can reach (a
+    named building/park/POI, a road, only the subdistrict or only the district).
+    """
 
     EXACT = "exact"
     EXACT_STATION = "exact-station"
+    BUILDING = "building"
     HOST_SITE = "host-site"
     ADDRESS_LANDMARK = "address-landmark"
+    ROAD = "road"
     DEPOT_AREA = "depot-area"
     STATION_PROXY = "station-proxy"
+    SUBDISTRICT = "subdistrict"
+    DISTRICT = "district"
     UNKNOWN = "unknown"
+
+
+#: Precisions too coarse to publish without a reviewer looking at the pin.
+COARSE_PRECISIONS = frozenset(
+    {LocationPrecision.SUBDISTRICT, LocationPrecision.DISTRICT, LocationPrecision.UNKNOWN}
+)
+
+
+class ReviewState(StrEnum):
+    """Where a record's working copy stands in review.
+
+    ``draft`` (being edited by district staff) → ``submitted`` (in the reviewers' queue) →
+    ``approved`` (the working copy is what workers see) or ``returned`` (sent back for
+    changes, editable again). Every record shipped or seeded is ``approved``.
+    """
+
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    RETURNED = "returned"
+    APPROVED = "approved"
+
+
+class CardKind(StrEnum):
+    """Yellow card (整改通知书, rectification notice) or red card (摘牌通知书, delisting)."""
+
+    YELLOW = "yellow"
+    RED = "red"
+
+
+class Card(BaseModel):
+    """A card issued by a city reviewer."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: CardKind
+    reason: str = Field(min_length=1, max_length=500)
+    issued_on: date
+    deadline: date | None = None
+    issued_by: str | None = Field(default=None, max_length=80)
+
+
+class Contact(BaseModel):
+    """The record's contact person at the host (staff only, never shown to workers)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str | None = Field(default=None, max_length=80)
+    phone: str | None = Field(default=None, max_length=80)
+    email: str | None = Field(default=None, max_length=120)
 
 
 class Facility(BaseModel):
@@ -80,6 +138,32 @@ class Facility(BaseModel):
     demo: bool = False
     updated_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
     extra: dict[str, Any] = Field(default_factory=dict)
+    # -- registry management (imports, review, cards) --------------------------------------
+    registry_no: str | None = Field(
+        default=None, max_length=60, description="The union's registry number (统一编号)"
+    )
+    review: ReviewState = ReviewState.APPROVED
+    last_verified: date | None = Field(
+        default=None, description="The date someone last confirmed the record is true"
+    )
+    location_source: str | None = Field(
+        default=None, max_length=200, description="Where the position came from"
+    )
+    flags: list[str] = Field(default_factory=list, description="Reasons a reviewer must look")
+    card: Card | None = None
+    partner_centre_id: str | None = Field(
+        default=None, max_length=80, description="Fixed partner community health centre"
+    )
+    contact: Contact | None = None
+    park_name: str | None = Field(default=None, max_length=200, description="所在园区（楼宇）")
+    n_firms: int | None = Field(default=None, ge=0, description="企业数")
+    n_workers: int | None = Field(default=None, ge=0, description="职工数")
+    service_text: str | None = Field(
+        default=None, max_length=1000, description="Services and hours as the form wrote them"
+    )
+    planned_completion: str | None = Field(
+        default=None, max_length=10, description="计划完成时间, ISO year-month or date"
+    )
 
     @field_validator("layer")
     @classmethod

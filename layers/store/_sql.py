@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Callable
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any, TypeVar
 
+from layers.registry.schema import Facility
 from layers.store.base import FacilityStore
+from layers.store.migrations import apply_migrations
+from layers.store.records import (
+    AuditEntry,
+    Dialect,
+    ImportLog,
+    LayerSeeding,
+    RecordPage,
+    RecordQuery,
+    RecordSQL,
+    StoredRecord,
+)
 
 T = TypeVar("T")
 
@@ -24,6 +36,8 @@ class SQLFacilityStore(FacilityStore):
     placeholder: str = "?"
     #: ``INSERT … ON CONFLICT`` that adds one to a layer's version (one parameter: layer).
     bump_version_sql: str = ""
+    #: Dialect details for the registry-record statements.
+    dialect: Dialect
 
     @abstractmethod
     def _transaction(self, *, write: bool, snapshot: bool = False) -> AbstractContextManager[Any]:
@@ -33,6 +47,53 @@ class SQLFacilityStore(FacilityStore):
         """Run ``work(connection)`` in a read transaction."""
         with self._transaction(write=False, snapshot=snapshot) as conn:
             return work(conn)
+
+    # -- migrations and registry records --------------------------------------------------
+
+    def _migrate(self, conn: Any) -> list[str]:
+        """Apply pending migrations inside the caller's schema transaction."""
+        return apply_migrations(conn, self.dialect.name, self.placeholder)
+
+    @contextmanager
+    def registry_transaction(self) -> Iterator[RecordSQL]:
+        """One write transaction over working copies, public copies, audit and imports."""
+        with self._transaction(write=True) as conn:
+            yield RecordSQL(conn, self.dialect, self.bump_version_sql)
+
+    def _records(self, work: Callable[[RecordSQL], T]) -> T:
+        return self._read(
+            lambda conn: work(RecordSQL(conn, self.dialect, self.bump_version_sql)),
+            snapshot=True,
+        )
+
+    def get_record(self, facility_id: str) -> StoredRecord | None:
+        """The working copy with this id (soft-deleted ones included), or ``None``."""
+        return self._records(lambda sql: sql.get(facility_id))
+
+    def list_records(self, query: RecordQuery) -> RecordPage:
+        """A page of working copies matching ``query``."""
+        return self._records(lambda sql: sql.query(query))
+
+    def layer_records(self, layer: str, districts: Sequence[str] | None = None) -> list[StoredRecord]:
+        """Every live working copy of a layer (optionally only some districts)."""
+        return self._records(lambda sql: sql.layer_records(layer, districts))
+
+    def history(self, *, facility_id: str | None = None, import_id: str | None = None,
+                limit: int = 500, before_seq: int | None = None) -> list[AuditEntry]:
+        """Audit lines of a record or an import, newest first."""
+        return self._records(lambda sql: sql.history(facility_id=facility_id,
+                                                     import_id=import_id, limit=limit,
+                                                     before_seq=before_seq))  # fmt: skip
+
+    def get_import(self, import_id: str) -> ImportLog | None:
+        """A logged import, or ``None``."""
+        return self._records(lambda sql: sql.get_import(import_id))
+
+    def seed_registry_layer(self, layer: str, facilities: Sequence[Facility],
+                            actor: str = "seed") -> int:
+        """Replace a registry layer's public and working copies with approved records."""
+        with self.registry_transaction() as sql:
+            return LayerSeeding.run(sql, layer, list(facilities), actor)
 
     def delete(self, facility_id: str) -> bool:
         """Delete a record; return whether it existed (the layer version changes if so)."""

@@ -44,6 +44,7 @@ from layers.store._codec import (
 )
 from layers.store._sql import SQLFacilityStore
 from layers.store.base import FacilityPage, FacilityQuery
+from layers.store.records import POSTGRES_DIALECT
 
 logger = logging.getLogger(__name__)
 
@@ -131,6 +132,7 @@ class PostGISStore(SQLFacilityStore):
     backend = "postgis"
     placeholder = "%s"
     bump_version_sql = _BUMP_VERSION
+    dialect = POSTGRES_DIALECT
 
     def __init__(
         self, url: str, *, max_connections: int = 4, connect_timeout_s: float = 5.0
@@ -282,6 +284,7 @@ class PostGISStore(SQLFacilityStore):
                 "INSERT INTO store_meta (key, value) VALUES (%s, %s) ON CONFLICT (key) DO NOTHING",
                 (SCHEMA_VERSION_KEY, SCHEMA_VERSION),
             )
+            self._migrate(conn)
         logger.info("PostGIS registry store ready at %s", self._where)
 
     def _ensure_postgis(self, conn: psycopg.Connection) -> None:

@@ -43,6 +43,7 @@ from layers.store._codec import (
 )
 from layers.store._sql import SQLFacilityStore
 from layers.store.base import FacilityPage, FacilityQuery
+from layers.store.records import SQLITE_DIALECT
 
 logger = logging.getLogger(__name__)
 
@@ -127,6 +128,7 @@ class SQLiteStore(SQLFacilityStore):
     backend = "sqlite"
     placeholder = "?"
     bump_version_sql = _BUMP_VERSION
+    dialect = SQLITE_DIALECT
 
     def __init__(self, path: str | Path, *, timeout_s: float = 30.0) -> None:
         self.path = str(path)
@@ -241,6 +243,7 @@ class SQLiteStore(SQLFacilityStore):
                 "INSERT INTO store_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
                 (SCHEMA_VERSION_KEY, SCHEMA_VERSION),
             )
+            self._migrate(conn)
         logger.info("SQLite registry store ready at %s", self.path)
 
     # -- writes --------------------------------------------------------------------------

@@ -1,0 +1,165 @@
+"""The registered store migrations, in name order (see :mod:`layers.store.migrations`)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from layers.store.migrations import SQLITE, Migration
+
+#: Layers whose records became editable working copies in 0002 (frozen: later catalogue
+#: changes add their own migrations).
+_REGISTRY_LAYERS_0002 = (
+    "health_point", "fitness_station", "relay_station", "rest_room", "training_site",
+    "service_centre", "community_health",
+)  # fmt: skip
+
+_RECORDS_SQLITE = (
+    """
+    CREATE TABLE IF NOT EXISTS registry_records (
+        id TEXT PRIMARY KEY,
+        layer TEXT NOT NULL,
+        district TEXT,
+        review TEXT NOT NULL,
+        status TEXT NOT NULL,
+        registry_no TEXT,
+        match_key TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        published INTEGER NOT NULL DEFAULT 0,
+        demo INTEGER NOT NULL DEFAULT 0,
+        flagged INTEGER NOT NULL DEFAULT 0,
+        deleted_at TEXT,
+        updated_at TEXT NOT NULL,
+        updated_by TEXT,
+        lon REAL,
+        lat REAL,
+        record TEXT NOT NULL
+    ) WITHOUT ROWID
+    """,
+    "CREATE INDEX IF NOT EXISTS registry_records_scope ON registry_records (layer, district, review)",
+    "CREATE INDEX IF NOT EXISTS registry_records_regno ON registry_records (layer, registry_no)",
+    "CREATE INDEX IF NOT EXISTS registry_records_key ON registry_records (layer, match_key)",
+    """
+    CREATE TABLE IF NOT EXISTS audit_log (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        at TEXT NOT NULL,
+        actor TEXT,
+        role TEXT,
+        action TEXT NOT NULL,
+        facility_id TEXT,
+        layer TEXT,
+        district TEXT,
+        changes TEXT NOT NULL,
+        import_id TEXT,
+        source_file TEXT,
+        source_row INTEGER,
+        comment TEXT
+    )
+    """,
+    "CREATE INDEX IF NOT EXISTS audit_log_facility ON audit_log (facility_id, seq)",
+    "CREATE INDEX IF NOT EXISTS audit_log_import ON audit_log (import_id)",
+    """
+    CREATE TABLE IF NOT EXISTS imports (
+        id TEXT PRIMARY KEY,
+        at TEXT NOT NULL,
+        actor TEXT,
+        layer TEXT NOT NULL,
+        district TEXT,
+        filename TEXT,
+        sha256 TEXT,
+        committed INTEGER NOT NULL,
+        report TEXT NOT NULL
+    ) WITHOUT ROWID
+    """,
+)
+
+_RECORDS_POSTGRES = (
+    """
+    CREATE TABLE IF NOT EXISTS registry_records (
+        id text COLLATE "C" PRIMARY KEY,
+        layer text NOT NULL,
+        district text,
+        review text NOT NULL,
+        status text NOT NULL,
+        registry_no text,
+        match_key text NOT NULL,
+        version bigint NOT NULL,
+        published boolean NOT NULL DEFAULT false,
+        demo boolean NOT NULL DEFAULT false,
+        flagged boolean NOT NULL DEFAULT false,
+        deleted_at timestamptz,
+        updated_at timestamptz NOT NULL,
+        updated_by text,
+        lon double precision,
+        lat double precision,
+        record jsonb NOT NULL
+    )
+    """,
+    "CREATE INDEX IF NOT EXISTS registry_records_scope ON registry_records (layer, district, review)",
+    "CREATE INDEX IF NOT EXISTS registry_records_regno ON registry_records (layer, registry_no)",
+    "CREATE INDEX IF NOT EXISTS registry_records_key ON registry_records (layer, match_key)",
+    """
+    CREATE TABLE IF NOT EXISTS audit_log (
+        seq bigserial PRIMARY KEY,
+        at timestamptz NOT NULL,
+        actor text,
+        role text,
+        action text NOT NULL,
+        facility_id text,
+        layer text,
+        district text,
+        changes jsonb NOT NULL,
+        import_id text,
+        source_file text,
+        source_row integer,
+        comment text
+    )
+    """,
+    "CREATE INDEX IF NOT EXISTS audit_log_facility ON audit_log (facility_id, seq)",
+    "CREATE INDEX IF NOT EXISTS audit_log_import ON audit_log (import_id)",
+    """
+    CREATE TABLE IF NOT EXISTS imports (
+        id text PRIMARY KEY,
+        at timestamptz NOT NULL,
+        actor text,
+        layer text NOT NULL,
+        district text,
+        filename text,
+        sha256 text,
+        committed boolean NOT NULL,
+        report jsonb NOT NULL
+    )
+    """,
+)
+
+
+def _copy_published_registries(conn: Any, dialect: str) -> None:
+    """Give every registry record already in ``facilities`` its approved working copy."""
+    from layers.registry.schema import Facility
+    from layers.store.records import record_columns
+
+    p = "?" if dialect == SQLITE else "%s"
+    marks = ", ".join([p] * len(_REGISTRY_LAYERS_0002))
+    cast = "record" if dialect == SQLITE else "record::text"
+    rows = conn.execute(
+        f"SELECT {cast} FROM facilities WHERE layer IN ({marks})", _REGISTRY_LAYERS_0002
+    ).fetchall()
+    for (text,) in rows:
+        facility = Facility.model_validate_json(text if isinstance(text, str) else json.dumps(text))
+        cols = record_columns(facility, version=1, published=True, updated_by="migration")
+        names = ", ".join(cols)
+        conn.execute(
+            f"INSERT INTO registry_records ({names}) VALUES ({', '.join([p] * len(cols))}) "
+            "ON CONFLICT (id) DO NOTHING",
+            tuple(cols.values()),
+        )
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        "0002_registry_records",
+        sqlite=_RECORDS_SQLITE,
+        postgres=_RECORDS_POSTGRES,
+        data=_copy_published_registries,
+    ),
+)
