@@ -187,6 +187,18 @@ LAYERS: dict[str, LayerInfo] = {
             "#ff7f0e",
         ),
         LayerInfo(
+            "community_health",
+            "社区卫生服务中心/站",
+            "Community health service centre",
+            "健康服务点的固定合作社区卫生服务中心（初始数据来自 OpenStreetMap，由各区导入名单补全）。",
+            "Community health service centres, the fixed partners of the health points (seeded "
+            "from OpenStreetMap, completed by the districts' own lists).",
+            LayerKind.REGISTRY,
+            ("consultation", "dispensing", "tcm", "health_assessment", "blood_pressure"),
+            "C",
+            "#17becf",
+        ),
+        LayerInfo(
             "hospital",
             "医院",
             "Hospital",
@@ -196,18 +208,6 @@ LAYERS: dict[str, LayerInfo] = {
             (),
             "H",
             "#9467bd",
-        ),
-        LayerInfo(
-            "community_health",
-            "社区卫生服务中心/站",
-            "Community health service centre",
-            "OpenStreetMap 中按名称识别的社区卫生服务中心、卫生服务站和卫生院（OSM 收录不全）。",
-            "Community health service centres, stations and township health centres found by "
-            "name in OpenStreetMap (under-recorded there).",
-            LayerKind.CONTEXT,
-            (),
-            "C",
-            "#17becf",
         ),
         LayerInfo(
             "clinic",

@@ -14,8 +14,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import shapely
 from shapely import prepared
 from shapely.geometry import Point, shape
 
@@ -83,6 +85,7 @@ class Registry:
         self._indexes: dict[str, _LayerIndex] = {}
         self._lock = threading.Lock()
         self._service_area = None
+        self._districts: list[tuple[str, Any]] | None = None
         self._serving: dict[tuple[str, str | None], tuple[int, list[Facility]]] = {}
 
     # --- seeding -------------------------------------------------------------------------
@@ -108,7 +111,13 @@ class Registry:
             if info is None:
                 logger.warning("shipped layer %s is not in the catalogue; skipped", layer)
                 continue
-            if info.kind is LayerKind.REGISTRY and counts.get(layer, 0) and not force:
+            if info.kind is LayerKind.REGISTRY:
+                if counts.get(layer, 0) and not force:
+                    continue
+                # registry layers get approved working copies next to their public copies
+                written[layer] = self.store.seed_registry_layer(
+                    layer, list(shipped.iter_facilities(self.data_dir, layer))
+                )
                 continue
             written[layer] = self.store.replace_layer(
                 layer, shipped.iter_facilities(self.data_dir, layer)
@@ -284,22 +293,39 @@ class Registry:
                 self._indexes.pop(layer, None)
 
     # --- writing -------------------------------------------------------------------------
-    def upsert(self, facilities: Iterable[Facility]) -> int:
-        """Write registry records (all or nothing).
+    def upsert(self, facilities: Iterable[Facility], actor: str = "system") -> int:
+        """Write registry records as approved and published, bypassing review (all or nothing).
+
+        For trusted writers (tests, data loading); staff edits go through
+        :class:`layers.registry.workflow.RegistryWorkflow`. Each record's working copy gets
+        a new version and an audit line.
 
         Raises
         ------
         ReadOnlyLayerError
             When any record belongs to a context layer; nothing is written.
         """
+        from layers.registry.workflow import diff_fields, public_copy
+        from layers.store.records import AuditEntry
+
         batch = list(facilities)
         for facility in batch:
             if LAYERS[facility.layer].kind is not LayerKind.REGISTRY:
                 raise ReadOnlyLayerError(facility.layer)
-        written = self.store.upsert_many(batch)
+        with self.store.registry_transaction() as sql:
+            for facility in batch:
+                current = sql.get(facility.id, lock=True)
+                version = 1 if current is None else current.version + 1
+                sql.put(facility, version=version, published=True, updated_by=actor)
+                sql.publish(public_copy(facility))
+                sql.audit(AuditEntry(
+                    action="write", actor=actor, role=None, facility_id=facility.id,
+                    layer=facility.layer, district=facility.district,
+                    changes=diff_fields(None if current is None else current.facility, facility),
+                ))  # fmt: skip
         for layer in {facility.layer for facility in batch}:
             self.invalidate(layer)
-        return written
+        return len(batch)
 
     def delete(self, facility_id: str) -> None:
         """Delete a registry record.
@@ -315,6 +341,10 @@ class Registry:
         if LAYERS[facility.layer].kind is not LayerKind.REGISTRY:
             raise ReadOnlyLayerError(facility.layer)
         self.store.delete(facility_id)
+        with self.store.registry_transaction() as sql:
+            sql.conn.execute(
+                f"DELETE FROM registry_records WHERE id = {sql.d.placeholder}", (facility_id,)
+            )
         self.invalidate(facility.layer)
 
     # --- geography -----------------------------------------------------------------------
@@ -325,3 +355,24 @@ class Registry:
             geometry = shape(collection["features"][0]["geometry"])
             self._service_area = prepared.prep(geometry)
         return bool(self._service_area.contains(Point(lon, lat)))
+
+    def district_at(self, lon: float, lat: float) -> str | None:
+        """The district (of the 16) containing a WGS84 point, or ``None`` outside them all.
+
+        Uses the shipped land districts (simplified to about 20 m) without prepared
+        geometries, so it is safe from any thread.
+        """
+        districts = self._districts
+        if districts is None:
+            with self._lock:
+                if self._districts is None:
+                    collection = shipped.load_geojson(self.data_dir, "districts")
+                    self._districts = [
+                        (feature["properties"]["name"], shape(feature["geometry"]))
+                        for feature in collection["features"]
+                    ]
+                districts = self._districts
+        for name, polygon in districts:
+            if shapely.contains_xy(polygon, lon, lat):
+                return str(name)
+        return None
