@@ -28,6 +28,15 @@ class RequestError(Exception):
         self.details = details
 
 
+class AuthenticationRequiredError(RequestError):
+    """No credentials, or credentials that are not valid (401)."""
+
+    def __init__(self, message: str = "authentication required: log in, or send "
+                 "'Authorization: Bearer <token>' (POST /api/v1/auth/token)") -> None:
+        super().__init__(message, status_code=401, code="unauthenticated")
+        self.headers = {"WWW-Authenticate": 'Bearer realm="servicemap"'}
+
+
 def error_body(code: str, message: str, **details: Any) -> dict[str, Any]:
     """The JSON body of every error response."""
     return {"error": code, "message": message, **details}
@@ -61,7 +70,8 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestError)
     async def _request(_: Request, exc: RequestError) -> JSONResponse:
         return JSONResponse(
-            status_code=exc.status_code, content=error_body(exc.code, exc.message, **exc.details)
+            status_code=exc.status_code, content=error_body(exc.code, exc.message, **exc.details),
+            headers=getattr(exc, "headers", None),
         )
 
     @app.exception_handler(GeoError)

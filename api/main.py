@@ -13,7 +13,18 @@ from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.staticfiles import StaticFiles
 
 from api.errors import install_error_handlers
-from api.routers import facilities, gaps, geography, layers, meta, nearest, network, plans, routes
+from api.routers import (
+    facilities,
+    gaps,
+    geography,
+    layers,
+    meta,
+    nearest,
+    network,
+    plans,
+    records,
+    routes,
+)
 from api.settings import Settings
 from layers.jobs.runner import JobRunner
 from layers.networks import NetworkService
@@ -86,7 +97,8 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     app.state.jobs = JobRunner(workers=1)  # background solves (plans, routes)
     install_error_handlers(app)
     app.add_middleware(GZipMiddleware, minimum_size=2048)
-    for module in (meta, layers, facilities, geography, nearest, network, gaps, plans, routes):
+    for module in (meta, layers, facilities, records, geography, nearest, network, gaps, plans,
+                   routes):
         app.include_router(module.router)
     if settings.static_dir.is_dir():
         app.mount("/", StaticFiles(directory=settings.static_dir, html=True), name="static")

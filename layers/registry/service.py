@@ -292,6 +292,11 @@ class Registry:
             else:
                 self._indexes.pop(layer, None)
 
+    def invalidate_layers(self, layers: set[str]) -> None:
+        """Forget the cached indexes of ``layers`` (after their public copies changed)."""
+        for layer in layers:
+            self.invalidate(layer)
+
     # --- writing -------------------------------------------------------------------------
     def upsert(self, facilities: Iterable[Facility], actor: str = "system") -> int:
         """Write registry records as approved and published, bypassing review (all or nothing).

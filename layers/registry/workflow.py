@@ -192,12 +192,12 @@ class RegistryWorkflow:
         unknown = set(fields) - EDITABLE_FIELDS
         if unknown:
             raise InvalidFacilityError(f"fields {sorted(unknown)} cannot be set on a record")
-        require(actor, "registry.edit", fields.get("district"))
         payload = {"source": f"registry: entered by {actor.username}", **fields}
         facility = self._validated({
             **payload, "id": new_facility_id(layer), "layer": layer,
             "review": ReviewState.DRAFT, "updated_at": datetime.now(UTC),
         })  # fmt: skip
+        require(actor, "registry.edit", facility.district)
         facility = self._flagged(facility)
         with self.store.registry_transaction() as sql:
             sql.put(facility, version=1, published=False, updated_by=actor.username)
