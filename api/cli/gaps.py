@@ -59,8 +59,10 @@ def register(subparsers: Any) -> None:
     for p in (medical, lunch):
         p.add_argument("--min-workers", type=float, default=1000,
                        help="smallest workforce that can be flagged (default 1000)")
-        p.add_argument("--out", required=True, type=Path, metavar="FILE",
+        p.add_argument("--out", type=Path, metavar="FILE",
                        help="output file: .geojson, .csv or .html")
+        p.add_argument("--json", action="store_true",
+                       help="print the GeoJSON FeatureCollection on stdout (nothing else)")
         p.add_argument("--flagged-only", action="store_true", help="export flagged places only")
         p.add_argument("--shipped", action="store_true",
                        help="use the shipped facility files instead of the registry store")
@@ -126,12 +128,29 @@ def _points_for_unflagged(service: Any, collection: dict[str, Any]) -> None:
                                                                     round(float(wp.lat[i]), 5)]}
 
 
-def run(args: argparse.Namespace) -> int:
-    """Compute the analysis and write ``--out``."""
+def _write(args: argparse.Namespace, service: Any, collection: dict[str, Any], suffix: str) -> None:
+    """Write ``collection`` to ``--out`` in the format its suffix names."""
     from api.cli.gaps_report import render_report
     from layers.registry import shipped
 
-    suffix = args.out.suffix.lower()
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    if suffix == ".geojson":
+        args.out.write_text(json.dumps(collection, ensure_ascii=False), encoding="utf-8")
+    elif suffix == ".csv":
+        write_csv(collection, args.analysis, args.out)
+    else:
+        _points_for_unflagged(service, collection)
+        districts = shipped.load_geojson(service.data_dir, "districts")
+        stamp = datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
+        args.out.write_text(render_report(collection, args.analysis, districts, stamp),
+                            encoding="utf-8")  # fmt: skip
+
+
+def run(args: argparse.Namespace) -> int:
+    """Compute the analysis and write ``--out`` (and/or print it with ``--json``)."""
+    if args.out is None and not args.json:
+        raise GapsCommandError("give --out FILE (.geojson, .csv or .html) or --json")
+    suffix = ".geojson" if args.out is None else args.out.suffix.lower()
     if suffix not in FORMATS:
         raise GapsCommandError(f"--out must end in {', '.join(FORMATS)} (got {args.out.name!r})")
     started = time.perf_counter()
@@ -139,26 +158,21 @@ def run(args: argparse.Namespace) -> int:
     try:
         print(f"computing {args.analysis} gaps for the whole city …", file=sys.stderr)
         collection = _collection(args, service, "point" if suffix == ".csv" else "polygon")
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        if suffix == ".geojson":
-            args.out.write_text(json.dumps(collection, ensure_ascii=False), encoding="utf-8")
-        elif suffix == ".csv":
-            write_csv(collection, args.analysis, args.out)
-        else:
-            _points_for_unflagged(service, collection)
-            districts = shipped.load_geojson(service.data_dir, "districts")
-            stamp = datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
-            args.out.write_text(render_report(collection, args.analysis, districts, stamp),
-                                encoding="utf-8")  # fmt: skip
+        if args.json:
+            sys.stdout.write(json.dumps(collection, ensure_ascii=False) + "\n")
+        if args.out is not None:
+            _write(args, service, collection, suffix)
     finally:
         if store is not None:
             store.close()
     s = collection["summary"]
+    report = sys.stderr if args.json else sys.stdout
+    wrote = f"; wrote {args.out}" if args.out is not None else ""
     print(f"{args.analysis}: {s['flagged']:,} of {s['workplaces']:,} parks/buildings flagged, "
-          f"{s['workers_flagged']:,} workers; wrote {args.out} "
-          f"({time.perf_counter() - started:.1f} s)")  # fmt: skip
+          f"{s['workers_flagged']:,} workers{wrote} "
+          f"({time.perf_counter() - started:.1f} s)", file=report)  # fmt: skip
     if args.analysis == "lunch":
         print(f"the {len(s['worst'])} worst places: {s['worst_workers_total']:,} workers "
               f"(plan target: {s['plan_target']['places']} places, "
-              f"{s['plan_target']['workers']:,} workers)")  # fmt: skip
+              f"{s['plan_target']['workers']:,} workers)", file=report)  # fmt: skip
     return 0

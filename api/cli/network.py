@@ -45,6 +45,8 @@ def register(subparsers: Any) -> None:
                        help="coverage polygon = streets buffered by this (default 300 m)")
     build.add_argument("--no-calibrate", action="store_true",
                        help="skip the detour-factor calibration")
+    build.add_argument("--json", action="store_true",
+                       help="print the build summary as JSON (nothing else on stdout)")
     build.set_defaults(func=run)
 
     cal = sub.add_parser("calibrate", help="measure detour ratios of a built network")
@@ -52,6 +54,7 @@ def register(subparsers: Any) -> None:
     cal.add_argument("--seed", type=int, default=42)
     cal.add_argument("--origins", type=int, default=200, help="random origin nodes")
     cal.add_argument("--per-origin", type=int, default=10, help="destinations per origin")
+    cal.add_argument("--json", action="store_true", help="print the calibration as JSON only")
     cal.set_defaults(func=run)
 
 
@@ -80,6 +83,19 @@ def _build(args: argparse.Namespace) -> int:
         save_network(net, args.out)
         bar.update(steps - bar.n)
     size = sum(p.stat().st_size for p in args.out.iterdir())
+    summary = {
+        "name": net.name, "profile": args.profile, "out": str(args.out),
+        "nodes": net.n_nodes, "edges": net.n_edges, "size_bytes": size,
+        "build_seconds": net.meta["build_seconds"],
+        "dropped": {"ways_by_access_rules": report.ways_dropped_by_rule,
+                    "nodes": report.nodes_dropped, "edges": report.edges_dropped,
+                    "components": report.components_dropped},
+        "major_roads": dict(report.major_roads or {}),
+        "calibration": net.meta.get("calibration"),
+    }  # fmt: skip
+    if args.json:
+        print(json.dumps(summary, ensure_ascii=False))
+        return 0
     print(f"{net.name}: {net.n_nodes:,} nodes, {net.n_edges:,} edges, "
           f"{size / 1e6:.1f} MB in {args.out} ({net.meta['build_seconds']} s)")  # fmt: skip
     print(f"dropped: {report.ways_dropped_by_rule:,} ways by access rules, "
@@ -104,7 +120,7 @@ def _calibrate(args: argparse.Namespace) -> int:
     meta = json.loads(meta_path.read_text())
     meta["calibration"] = cal.as_dict()
     meta_path.write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
-    print(json.dumps(cal.as_dict(), indent=2))
+    print(json.dumps(cal.as_dict(), indent=None if args.json else 2))
     return 0
 
 

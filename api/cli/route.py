@@ -137,6 +137,8 @@ def _run_problem(args: argparse.Namespace) -> int:
     for note in result.notes:
         print(f"note: {note}", file=sys.stderr)
     plan = result.plan
+    if args.json and out is not None and out.suffix.lower() != ".json":
+        print(json.dumps(record, ensure_ascii=False, indent=1))
     if out is None:
         print(text)
     else:
@@ -146,8 +148,10 @@ def _run_problem(args: argparse.Namespace) -> int:
         print(
             f"{out}: {len(plan.routes)} vehicle-days, {plan.served_workers}/"
             f"{plan.total_workers} workers, {len(plan.unassigned)} unassigned{legs}, "
-            f"{result.seconds:.1f} s"
+            f"{result.seconds:.1f} s", file=sys.stderr if args.json else sys.stdout,
         )
+        if args.json and out.suffix.lower() == ".json":
+            print(text)
     return 0 if not result.violations else 1
 
 
@@ -209,7 +213,8 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         default=None,
         help="search processes (default: up to 2, the CPUs available)",
     )
-    p.add_argument("--json", action="store_true", help="print the Solomon result as JSON")
+    p.add_argument("--json", action="store_true",
+                   help="print the result as JSON on stdout and nothing else (summaries go to stderr)")
     p.add_argument("--out", metavar="FILE", help="plan output: .json, .csv or .html")
     p.add_argument(
         "--lenient",
