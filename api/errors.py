@@ -37,24 +37,43 @@ class AuthenticationRequiredError(RequestError):
         self.headers = {"WWW-Authenticate": 'Bearer realm="servicemap"'}
 
 
+#: Longest message of an error answer (a message never carries a large input back).
+MAX_MESSAGE_CHARS = 2000
+
+
 def error_body(code: str, message: str, **details: Any) -> dict[str, Any]:
-    """The JSON body of every error response."""
+    """The JSON body of every error response (the message cut to ``MAX_MESSAGE_CHARS``)."""
+    if len(message) > MAX_MESSAGE_CHARS:
+        message = message[: MAX_MESSAGE_CHARS - 1] + "…"
     return {"error": code, "message": message, **details}
+
+
+#: Longest excerpt of a user's input quoted back in an error message.
+EXCERPT_CHARS = 60
+
+
+def excerpt(value: Any, limit: int = EXCERPT_CHARS) -> str:
+    """``repr(value)`` cut to ``limit`` characters: errors never echo large inputs."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 1]}… ({len(text):,} characters)"
 
 
 def _describe_validation(exc: RequestValidationError) -> str:
     parts = []
-    for error in exc.errors():
+    errors = exc.errors()
+    for error in errors[:10]:
         location = ".".join(str(item) for item in error.get("loc", ()) if item not in ("query", "body", "path"))
         given = error.get("input")
         text = error.get("msg", "invalid value")
         if error.get("type") == "missing":
             parts.append(f"{location}: required parameter is missing")
         elif given is not None and not isinstance(given, dict | list):
-            parts.append(f"{location}: {text} (got {given!r})")
+            parts.append(f"{location}: {text} (got {excerpt(given)})")
         else:
             parts.append(f"{location}: {text}")
-    return "; ".join(parts) or "invalid request"
+    if len(errors) > 10:
+        parts.append(f"and {len(errors) - 10} more")
+    return "; ".join(parts)[:2000] or "invalid request"
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -13,6 +13,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.staticfiles import StaticFiles
 
 from api.errors import install_error_handlers
+from api.middleware import BodyLimit, SecurityHeaders
 from api.routers import (
     facilities,
     gaps,
@@ -97,6 +98,13 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     app.state.jobs = JobRunner(workers=1)  # background solves (plans, routes)
     install_error_handlers(app)
     app.add_middleware(GZipMiddleware, minimum_size=2048)
+    app.add_middleware(BodyLimit, default_bytes=settings.max_body_bytes,
+                       path_limits=(("/api/v1/imports", settings.max_upload_bytes),))
+    app.add_middleware(
+        SecurityHeaders,
+        tile_origins=[o.strip() for o in settings.tile_origins.split(",") if o.strip()],
+        embed_ancestors=[o.strip() for o in settings.embed_origins.split(",") if o.strip()],
+    )
     for module in (meta, layers, facilities, records, geography, nearest, network, gaps, plans,
                    routes):
         app.include_router(module.router)

@@ -36,6 +36,19 @@ class Settings(BaseSettings):
         default=True, description="Build indexes and prepare networks in the background at start"
     )
     max_snap_m: float = Field(default=500.0, gt=0)
+    max_body_bytes: int = Field(
+        default=1_000_000, ge=1024, description="Largest request body of ordinary endpoints"
+    )
+    max_upload_bytes: int = Field(
+        default=20_000_000, ge=1024, description="Largest upload (registry imports)"
+    )
+    tile_origins: str = Field(
+        default="https://tile.openstreetmap.org",
+        description="Comma-separated origins the web map may load basemap tiles from",
+    )
+    embed_origins: str = Field(
+        default="*", description="Comma-separated origins allowed to frame /embed (or *)"
+    )
 
     def resolved_database_url(self) -> str:
         """The database URL, defaulting to the embedded SQLite file."""

@@ -23,7 +23,8 @@ class UnknownLayerError(LayersError):
     def __init__(self, layer_id: str, valid: tuple[str, ...]) -> None:
         self.layer_id = layer_id
         self.valid = valid
-        super().__init__(f"unknown layer {layer_id!r}; valid layers: {', '.join(valid)}")
+        shown = repr(layer_id) if len(layer_id) <= 60 else repr(layer_id[:57] + "...")
+        super().__init__(f"unknown layer {shown}; valid layers: {', '.join(valid)}")
 
 
 class FacilityNotFoundError(LayersError):

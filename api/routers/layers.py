@@ -65,7 +65,7 @@ def layer_features(
         str | None, Query(description="Comma-separated statuses, e.g. active,new")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=2**62)] = 0,
 ) -> JSONResponse:
     """An RFC 7946 FeatureCollection of the layer's facilities, ordered by id, optionally
     filtered by bounding box, district and status, paged with `limit`/`offset`.

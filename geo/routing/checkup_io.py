@@ -50,25 +50,87 @@ from geo.routing.errors import ProblemValidationError
 _HHMM = re.compile(r"^(\d{1,2}):(\d{2})$")
 
 
+def _short(value: Any, limit: int = 40) -> str:
+    """``repr(value)`` cut to ``limit`` characters (messages never echo large inputs)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 class _Collector:
+    """Reads JSON-like values of the request, recording each problem with its path."""
+
     def __init__(self) -> None:
         self.problems: list[str] = []
+
+    def obj(self, value: Any, where: str) -> dict[str, Any]:
+        """``value`` when it is an object, else ``{}`` (and a problem unless ``None``)."""
+        if isinstance(value, dict):
+            return value
+        if value is not None:
+            self.problems.append(f"{where}: expected an object, got {_short(value)}")
+        return {}
+
+    def items(self, data: dict[str, Any], key: str, where: str) -> list[tuple[str, dict]]:
+        """``(path, object)`` for each element of the list ``data[key]`` (objects only)."""
+        value = data.get(key)
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            self.problems.append(f"{where}{key}: expected a list, got {_short(value)}")
+            return []
+        out = []
+        for i, element in enumerate(value):
+            path = f"{where}{key}[{i}]"
+            if isinstance(element, dict):
+                out.append((path, element))
+            else:
+                self.problems.append(f"{path}: expected an object, got {_short(element)}")
+        return out
+
+    def text(self, obj: dict[str, Any], key: str, where: str, default: str = "") -> str:
+        """A string field (numbers are accepted and written as text)."""
+        value = obj.get(key, default)
+        if value is None:
+            return default
+        if isinstance(value, str | int) and not isinstance(value, bool):
+            return str(value)
+        self.problems.append(f"{where}.{key}: expected text, got {_short(value)}")
+        return default
+
+    def strings(self, obj: dict[str, Any], key: str, where: str) -> frozenset[str]:
+        """A list of strings (``skills``)."""
+        value = obj.get(key)
+        if value is None:
+            return frozenset()
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            self.problems.append(f"{where}.{key}: expected a list of text, got {_short(value)}")
+            return frozenset()
+        return frozenset(value)
+
+    def flag(self, obj: dict[str, Any], key: str, where: str, default: bool) -> bool:
+        value = obj.get(key, default)
+        if value is None:
+            return default
+        if not isinstance(value, bool):
+            self.problems.append(f"{where}.{key}: expected true or false, got {_short(value)}")
+            return default
+        return value
 
     def time(self, value: Any, where: str) -> int:
         m = _HHMM.match(str(value).strip()) if isinstance(value, str) else None
         if not m or int(m.group(1)) > 24 or int(m.group(2)) > 59:
-            self.problems.append(f"{where}: {value!r} is not a time HH:MM")
+            self.problems.append(f"{where}: {_short(value)} is not a time HH:MM")
             return 0
         t = int(m.group(1)) * 3600 + int(m.group(2)) * 60
         if t > 86_400:
-            self.problems.append(f"{where}: {value!r} is after 24:00")
+            self.problems.append(f"{where}: {_short(value)} is after 24:00")
         return t
 
     def interval(self, value: Any, where: str, default: tuple[int, int]) -> tuple[int, int]:
         if value is None:
             return default
         if not isinstance(value, list | tuple) or len(value) != 2:
-            self.problems.append(f'{where}: expected ["HH:MM", "HH:MM"], got {value!r}')
+            self.problems.append(f'{where}: expected ["HH:MM", "HH:MM"], got {_short(value)}')
             return default
         n_before = len(self.problems)
         a, b = self.time(value[0], f"{where}[0]"), self.time(value[1], f"{where}[1]")
@@ -77,25 +139,80 @@ class _Collector:
         return a, b
 
     def number(
-        self, obj: dict, key: str, where: str, default: Any = None, kind: type = float
+        self, obj: dict, key: str, where: str, default: Any = None, kind: type = float,
+        low: float | None = None, high: float | None = None,
     ) -> Any:
-        if key not in obj:
+        if key not in obj or (obj[key] is None and default is not None):
             if default is None:
                 self.problems.append(f"{where}: missing {key!r}")
                 return kind(0)
             return default
-        try:
-            value = kind(obj[key])
-        except (TypeError, ValueError):
-            self.problems.append(f"{where}.{key}: {obj[key]!r} is not a number")
+        value = obj[key]
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            self.problems.append(f"{where}.{key}: {_short(value)} is not a number")
             return kind(0)
-        if kind is float and not np.isfinite(value):
-            self.problems.append(f"{where}.{key}: {obj[key]!r} is not finite")
-        return value
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            self.problems.append(f"{where}.{key}: {_short(value)} is not a number")
+            return kind(0)
+        if kind is int:
+            if not np.isfinite(number) or number != int(number) or abs(number) > 2**31:
+                self.problems.append(f"{where}.{key}: {_short(value)} is not an integer")
+                return 0
+            return int(number)
+        if not np.isfinite(number):
+            self.problems.append(f"{where}.{key}: {_short(value)} is not finite")
+            return 0.0
+        if (low is not None and number < low) or (high is not None and number > high):
+            self.problems.append(f"{where}.{key}: {_short(value)} is not between {low:g} and {high:g}")
+            return 0.0
+        return number
+
+    def days(self, obj: dict[str, Any], key: str, where: str) -> tuple[int, ...] | None:
+        value = obj.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, list) or not all(
+            isinstance(d, int) and not isinstance(d, bool) and 0 <= d < 10_000 for d in value
+        ):
+            self.problems.append(f"{where}.{key}: expected a list of day numbers, got {_short(value)}")
+            return None
+        return tuple(value)
+
+    def slots(self, b: dict[str, Any], where: str, n_days: int) -> list[tuple[int, str]] | None:
+        raw = b.get("slots")
+        if raw is None:
+            return None
+        if not isinstance(raw, list):
+            self.problems.append(f'{where}.slots: expected a list of [day, "AM"|"PM"] or "AM"/"PM", got {_short(raw)}')
+            return None
+        out: list[tuple[int, str]] = []
+        for j, s in enumerate(raw):
+            path = f"{where}.slots[{j}]"
+            if isinstance(s, str):
+                if s not in SLOTS:
+                    self.problems.append(f"{path}: {_short(s)} is not AM or PM")
+                out += [(d, s) for d in range(max(n_days, 0))]
+            elif isinstance(s, list | tuple) and len(s) == 2:
+                day, slot = s
+                if isinstance(day, bool) or not isinstance(day, int):
+                    self.problems.append(f"{path}: day {_short(day)} is not an integer")
+                elif not isinstance(slot, str) or slot not in SLOTS:
+                    self.problems.append(f"{path}: {_short(slot)} is not AM or PM")
+                else:
+                    out.append((day, slot))
+            else:
+                self.problems.append(f'{path}: expected [day, "AM"|"PM"], got {_short(s)}')
+        return out
 
 
 def problem_from_dict(data: dict) -> tuple[CheckupProblem, dict]:
     """Build a :class:`CheckupProblem` from a JSON-like request.
+
+    Every value is type-checked: a wrong type anywhere (a number where an object is
+    expected, text where a list is, ``null`` in a list) is reported with its path, never
+    raised as a Python error.
 
     Returns
     -------
@@ -113,94 +230,71 @@ def problem_from_dict(data: dict) -> tuple[CheckupProblem, dict]:
         msg = "the request must be a JSON object"
         raise ProblemValidationError(msg)
     n_days = col.number(data, "days", "request", 5, int)
-    slots = data.get("slots") or {}
+    if not 0 <= n_days <= 366:
+        col.problems.append(f"days: {n_days} is not between 0 and 366")
+        n_days = max(0, min(n_days, 366))
+    slots = col.obj(data.get("slots"), "slots")
     am = col.interval(slots.get("AM"), "slots.AM", (8 * 3600, 11 * 3600 + 1800))
     pm = col.interval(slots.get("PM"), "slots.PM", (13 * 3600, 16 * 3600 + 1800))
     lunch_default = col.interval(data.get("lunch_break"), "lunch_break", (am[1], pm[0]))
 
-    depots = []
-    for i, d in enumerate(data.get("depots") or []):
-        w = f"depots[{i}]"
-        depots.append(
-            Depot(
-                str(d.get("id", i)),
-                col.number(d, "lon", w),
-                col.number(d, "lat", w),
-                str(d.get("name", "")),
-            )
-        )
-    packages = []
-    for i, p in enumerate(data.get("packages") or []):
-        w = f"packages[{i}]"
-        packages.append(
-            Package(
-                str(p.get("id", i)),
-                round(60 * col.number(p, "setup_min", w, 0.0)),
-                round(60 * col.number(p, "per_worker_min", w)),
-                frozenset(map(str, p.get("skills") or [])),
-            )
-        )
+    depots = [
+        Depot(col.text(d, "id", w, str(i)), col.number(d, "lon", w, low=-180, high=180),
+              col.number(d, "lat", w, low=-90, high=90),
+              col.text(d, "name", w))
+        for i, (w, d) in enumerate(col.items(data, "depots", ""))
+    ]  # fmt: skip
+    packages = [
+        Package(col.text(p, "id", w, str(i)), round(60 * col.number(p, "setup_min", w, 0.0, low=0, high=1440)),
+                round(60 * col.number(p, "per_worker_min", w, low=0, high=1440)), col.strings(p, "skills", w))
+        for i, (w, p) in enumerate(col.items(data, "packages", ""))
+    ]  # fmt: skip
     vehicles = []
-    for i, v in enumerate(data.get("vehicles") or []):
-        w = f"vehicles[{i}]"
+    for i, (w, v) in enumerate(col.items(data, "vehicles", "")):
         count = col.number(v, "count", w, 1, int)
+        if not 0 <= count <= 1000:
+            col.problems.append(f"{w}.count: {count} is not between 0 and 1000")
+            count = 0
         shift = col.interval(v.get("shift"), f"{w}.shift", (7 * 3600 + 1800, 17 * 3600 + 1800))
         brk = col.interval(v.get("lunch_break"), f"{w}.lunch_break", lunch_default)
         half = col.number(v, "capacity_half_day", w, kind=int)
-        day_cap = v.get("capacity_day")
-        days = v.get("days")
-        base_id = str(v.get("id", i))
-        for k in range(max(count, 0)):
+        day_cap = None if v.get("capacity_day") is None else col.number(v, "capacity_day", w,
+                                                                        kind=int)  # fmt: skip
+        days = col.days(v, "days", w)
+        skills = col.strings(v, "skills", w)
+        depot = col.text(v, "depot", w)
+        base_id = col.text(v, "id", w, str(i))
+        for k in range(count):
             vehicles.append(
                 Vehicle(
                     id=base_id if count == 1 else f"{base_id}-{k + 1}",
-                    depot_id=str(v.get("depot", "")),
+                    depot_id=depot,
                     capacity_half_day=half,
-                    capacity_day=None if day_cap is None else int(day_cap),
+                    capacity_day=day_cap,
                     shift_start_s=shift[0],
                     shift_end_s=shift[1],
-                    skills=frozenset(map(str, v.get("skills") or [])),
+                    skills=skills,
                     break_start_s=brk[0],
                     break_end_s=brk[1],
-                    days=None if days is None else tuple(int(x) for x in days),
+                    days=days,
                 )
             )
     bookings = []
-    for i, b in enumerate(data.get("bookings") or []):
-        w = f"bookings[{i}]"
-        raw_slots = b.get("slots")
-        slot_list: list[tuple[int, str]] | None = None
-        if raw_slots is not None:
-            slot_list = []
-            for j, s in enumerate(raw_slots):
-                if isinstance(s, str):
-                    if s not in SLOTS:
-                        col.problems.append(f"{w}.slots[{j}]: {s!r} is not AM or PM")
-                    slot_list += [(d, s) for d in range(max(n_days, 0))]
-                elif isinstance(s, list | tuple) and len(s) == 2:
-                    try:
-                        slot_list.append((int(s[0]), str(s[1])))
-                    except (TypeError, ValueError):
-                        col.problems.append(f"{w}.slots[{j}]: day {s[0]!r} is not an integer")
-                    if str(s[1]) not in SLOTS:
-                        col.problems.append(f"{w}.slots[{j}]: {s[1]!r} is not AM or PM")
-                else:
-                    col.problems.append(f'{w}.slots[{j}]: expected [day, "AM"|"PM"]')
+    for i, (w, b) in enumerate(col.items(data, "bookings", "")):
+        slot_list = col.slots(b, w, n_days)
         window = b.get("time_window")
         bookings.append(
             Booking(
-                id=str(b.get("id", i)),
-                lon=col.number(b, "lon", w),
-                lat=col.number(b, "lat", w),
+                id=col.text(b, "id", w, str(i)),
+                lon=col.number(b, "lon", w, low=-180, high=180),
+                lat=col.number(b, "lat", w, low=-90, high=90),
                 workers=col.number(b, "workers", w, kind=int),
-                package_id=str(b.get("package", "")),
+                package_id=col.text(b, "package", w),
                 slots=None if slot_list is None else tuple(slot_list),
-                window_s=None
-                if window is None
-                else col.interval(window, f"{w}.time_window", (0, 0)),
-                soft=bool(b.get("soft", False)),
+                window_s=None if window is None else col.interval(window, f"{w}.time_window", (0, 0)),
+                soft=col.flag(b, "soft", w, False),
                 priority=col.number(b, "priority", w, 1, int),
-                name=str(b.get("name", "")),
+                name=col.text(b, "name", w),
             )
         )
     extras: dict[str, Any] = {
@@ -210,23 +304,29 @@ def problem_from_dict(data: dict) -> tuple[CheckupProblem, dict]:
         "start_date": data.get("start_date"),
     }
     if data.get("matrix") is not None:
-        m = data["matrix"]
+        m = col.obj(data["matrix"], "matrix")
         try:
+            if "duration_s" not in m:
+                raise KeyError("duration_s")
             extras["duration_s"] = np.asarray(m["duration_s"], dtype=float)
             extras["distance_m"] = (
                 None if m.get("distance_m") is None else np.asarray(m["distance_m"], dtype=float)
             )
-            extras["method"] = str(m.get("method", "matrix"))
+            extras["method"] = col.text(m, "method", "matrix", "matrix")
+            if extras["duration_s"].ndim != 2:
+                raise ValueError("duration_s must be a square list of lists")
         except (KeyError, TypeError, ValueError) as exc:
-            col.problems.append(f"matrix: {exc}")
+            col.problems.append(f"matrix: {_short(str(exc), 80)}")
     if extras["start_date"] is not None:
         try:
             date.fromisoformat(str(extras["start_date"]))
         except ValueError:
-            col.problems.append(f"start_date: {extras['start_date']!r} is not YYYY-MM-DD")
+            col.problems.append(f"start_date: {_short(extras['start_date'])} is not YYYY-MM-DD")
+    penalty = col.number(data, "lateness_penalty_per_min", "request", 60.0, low=0, high=1e6)
+    split = col.flag(data, "split_large_bookings", "request", True)
     if col.problems:
         msg = f"{len(col.problems)} malformed field(s) in the check-up request"
-        raise ProblemValidationError(msg, col.problems)
+        raise ProblemValidationError(msg, col.problems[:50])
     problem = CheckupProblem(
         depots=tuple(depots),
         vehicles=tuple(vehicles),
@@ -235,8 +335,8 @@ def problem_from_dict(data: dict) -> tuple[CheckupProblem, dict]:
         n_days=n_days,
         am_s=am,
         pm_s=pm,
-        lateness_penalty_per_min=float(data.get("lateness_penalty_per_min", 60.0)),
-        split_large=bool(data.get("split_large_bookings", True)),
+        lateness_penalty_per_min=float(penalty),
+        split_large=split,
     )
     problem.validate()
     return problem, extras

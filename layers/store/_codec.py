@@ -19,6 +19,8 @@ from layers.store.base import FacilityQuery
 #: Bumped when the table layout changes; stored in the meta table under SCHEMA_VERSION_KEY.
 SCHEMA_VERSION = "1"
 SCHEMA_VERSION_KEY = "store.schema_version"
+#: Largest limit/offset a query may carry (both databases take signed 64-bit integers).
+MAX_INDEX = 2**62
 
 
 class FacilityRow(NamedTuple):
@@ -106,8 +108,11 @@ def check_query(query: FacilityQuery) -> None:
         (400) when ``limit`` or ``offset`` is negative, or the bounding box has
         non-finite values or ``west > east`` / ``south > north``.
     """
-    if query.limit < 0 or query.offset < 0:
-        message = f"limit and offset must be >= 0, got limit={query.limit}, offset={query.offset}"
+    if not (0 <= query.limit <= MAX_INDEX) or not (0 <= query.offset <= MAX_INDEX):
+        message = (
+            f"limit and offset must be between 0 and 2^62, got limit={query.limit}, "
+            f"offset={query.offset}"
+        )
         raise LayersError(message)
     box = query.bbox
     if box is None:

@@ -197,3 +197,49 @@ def test_outputs_are_consistent() -> None:
     assert plan_to_html(plan, problem).count("<section>") == len(plan.routes) + bool(
         plan.unassigned
     )
+
+
+_WRONG_TYPES = (5, "x", None, True, [1], {"a": 1}, 1.5e308, [None], [[]])
+
+
+def _valid_request() -> dict:
+    return {
+        "days": 2, "slots": {"AM": ["08:00", "11:30"], "PM": ["13:00", "16:30"]},
+        "depots": [{"id": "D", "lon": 121.4, "lat": 31.2, "name": "d"}],
+        "packages": [{"id": "L1", "setup_min": 10, "per_worker_min": 3, "skills": []}],
+        "vehicles": [{"id": "V", "depot": "D", "capacity_half_day": 40, "count": 1,
+                      "shift": ["07:30", "17:30"], "skills": [], "days": [0, 1]}],
+        "bookings": [{"id": "B1", "lon": 121.5, "lat": 31.2, "workers": 10, "package": "L1",
+                      "slots": [[0, "AM"]], "time_window": ["09:00", "10:00"], "soft": False,
+                      "priority": 1, "name": "b"}],
+    }
+
+
+def _paths(value: object, prefix: tuple = ()) -> list[tuple]:
+    out = [prefix] if prefix else []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            out += _paths(item, (*prefix, key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            out += _paths(item, (*prefix, i))
+    return out
+
+
+def test_a_wrong_type_anywhere_is_a_listed_problem_never_a_crash() -> None:
+    """Every field of a valid request replaced by every wrong type: a clean refusal or a
+    valid problem, never AttributeError/TypeError (the fuzzing finds of POST /routes)."""
+    import copy
+
+    for path in _paths(_valid_request()):
+        for wrong in _WRONG_TYPES:
+            request = copy.deepcopy(_valid_request())
+            target = request
+            for step in path[:-1]:
+                target = target[step]
+            target[path[-1]] = wrong
+            try:
+                problem_from_dict(request)
+            except ProblemValidationError as error:
+                assert error.message
+                assert len(error.message) < 5000
