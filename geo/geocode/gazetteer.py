@@ -43,6 +43,44 @@ MIN_COVERAGE = 0.6
 COVERAGE_CAP = 80.0
 _DIGITS = re.compile(r"\d+")
 
+#: Generic endings of facility names, longest first. When query and candidate share one,
+#: the heads decide (田林街道… vs 枫林街道…), and a bare generic name
+#: (社区卫生服务中心) matches nothing specific.
+GENERIC_TAILS: tuple[str, ...] = tuple(
+    sorted(
+        {
+            "社区卫生服务中心", "社区卫生服务站", "卫生服务中心", "卫生服务站", "卫生院",
+            "人民医院", "中医医院", "中心医院", "妇幼保健院", "医院", "门诊部", "诊所", "药房",
+            "公园", "广场", "大厦", "大楼", "中心", "银行", "支行", "分行", "小学", "中学",
+            "幼儿园", "派出所", "产业园", "科技园", "园区", "工业区", "工业园", "酒店", "超市",
+            "便利店", "菜场", "市场", "街道办事处", "居委会", "党群服务中心", "职工服务中心",
+            "服务中心", "服务站", "站", "大酒店", "宾馆", "学校", "学院", "大学", "商场",
+            "购物中心", "写字楼", "办公楼", "花园", "小区", "新村",
+        },
+        key=lambda tail: (-len(tail), tail),
+    )
+)
+#: Score cap for a bare generic name against a specific one.
+GENERIC_CAP = 70.0
+_ADMIN_WORDS = re.compile(r"(街道|镇|乡|社区)")
+
+
+def head_score(query_key: str, key: str) -> float | None:
+    """Score of the specific heads when both keys end with the same generic tail.
+
+    Returns ``None`` when they share no generic tail (the whole-name score stands).
+    """
+    for tail in GENERIC_TAILS:
+        if query_key.endswith(tail) and key.endswith(tail):
+            head_q = _ADMIN_WORDS.sub("", query_key[: -len(tail)])
+            head_k = _ADMIN_WORDS.sub("", key[: -len(tail)])
+            if head_q == head_k:
+                return 100.0
+            if not head_q or not head_k:
+                return GENERIC_CAP
+            return float(fuzz.ratio(head_q, head_k))
+    return None
+
 
 @dataclass(frozen=True)
 class NameHit:
@@ -219,8 +257,12 @@ class Gazetteer:
         for key, score, position in results:
             coverage = min(len(key), len(query_key)) / max(len(key), len(query_key))
             value = 100.0 if key == query_key else float(score)
-            if coverage < MIN_COVERAGE and key != query_key:
-                value = min(value, COVERAGE_CAP)
+            if key != query_key:
+                if coverage < MIN_COVERAGE:
+                    value = min(value, COVERAGE_CAP)
+                heads = head_score(query_key, key)
+                if heads is not None:
+                    value = min(value, heads)
             place = int(self.key_place[unique[position]])
             if place not in by_place or by_place[place].score < value:
                 by_place[place] = NameHit(place, value, key)
