@@ -14,8 +14,9 @@ the named road, and returns a :class:`~geo.geocode.placement.Placement`:
 * **subdistrict** / **district** at the area's representative point; **unknown** otherwise.
 
 Score adjustments for a named place: −15 outside the named district, +5 within 200 m of the
-named road, −10 beyond 1.5 km from it, +3 in the named subdistrict, +2 when the kind agrees
-with the name (医院 → hospital, 站 → metro station, 公园 → park ...).
+named road, −10 beyond 1.5 km from it, +3 in the named subdistrict, +4 when the kind agrees
+with the name (医院 → hospital, 站 → metro station, 公园 → park ...). Scores rank above
+100 internally and are reported clipped to 100.
 
 A placement is flagged for review when it is coarser than road, when its uncertainty
 exceeds 500 m, when the match was ambiguous, or when the point lies outside the named
@@ -64,7 +65,7 @@ OUTSIDE_DISTRICT_PENALTY = 15.0
 NEAR_ROAD_M, NEAR_ROAD_BONUS = 200.0, 5.0
 FAR_ROAD_M, FAR_ROAD_PENALTY = 1500.0, 10.0
 SUBDISTRICT_BONUS = 3.0
-KIND_BONUS = 2.0
+KIND_BONUS = 4.0
 #: Placements less certain than this are flagged for review (metres).
 REVIEW_UNCERTAINTY_M = 500.0
 #: A sheet position this far from the matched named place is flagged (metres).
@@ -281,7 +282,6 @@ class OfflineGeocoder:
                 if subdistrict and gaz.subdistricts[hit.place] == subdistrict:
                     score += SUBDISTRICT_BONUS
                 score += self._kind_bonus(key, gaz.kinds[hit.place])
-                score = min(score, 100.0)
                 current = pool.get(hit.place)
                 if current is None or current.score < score:
                     pool[hit.place] = _Scored(hit.place, score, role, hit.key, reasons)
@@ -311,7 +311,7 @@ class OfflineGeocoder:
                 lat=float(gaz.lat[best.place]),
                 precision=Precision.BUILDING,
                 source=f"gazetteer:{gaz.ids[best.place]}",
-                score=round(best.score, 1),
+                score=round(min(best.score, 100.0), 1),
                 uncertainty_m=max(radius, POINT_UNCERTAINTY_M),
                 matched_name=gaz.names[best.place],
             )
@@ -473,7 +473,7 @@ class OfflineGeocoder:
                 source=f"gazetteer:{gaz.ids[s.place]}",
                 lon=float(gaz.lon[s.place]),
                 lat=float(gaz.lat[s.place]),
-                score=round(s.score, 1),
+                score=round(min(s.score, 100.0), 1),
                 distance_m=round(float(distances[i]), 1) if distances is not None else None,
                 district=gaz.districts[s.place],
             )
