@@ -77,7 +77,9 @@ def test_road_midpoint_within_district_when_no_name_matches(geocoder: OfflineGeo
     assert placement.source == "gazetteer:road"
     assert placement.matched_name == "零陵北路"
     assert placement.district == "徐汇区"
-    road = [gazetteer.roads[i] for i in gazetteer.find_roads("零陵北路") if gazetteer.roads[i].district == "徐汇区"][0]
+    road = next(
+        gazetteer.roads[i] for i in gazetteer.find_roads("零陵北路") if gazetteer.roads[i].district == "徐汇区"
+    )
     assert float(haversine_m(placement.lon, placement.lat, road.lon, road.lat)) < road.length_m
 
 

@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -32,8 +32,8 @@ def _answer(name: str) -> bytes:
 
 
 class _Replay(BaseHTTPRequestHandler):
-    hits: list[dict[str, Any]] = []
-    counters: dict[str, int] = {}
+    hits: ClassVar[list[dict[str, Any]]] = []
+    counters: ClassVar[dict[str, int]] = {}
 
     def log_message(self, *args: object) -> None:  # keep test output clean
         return
