@@ -29,10 +29,10 @@ import shapely
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from geo.crs import haversine_m  # noqa: E402
-from geo.geocode.matcher import GeocodeQuery, OfflineGeocoder  # noqa: E402
-from layers.registry.gazetteer_io import load_gazetteer  # noqa: E402
-from layers.registry.shipped import DEFAULT_DATA_DIR  # noqa: E402
+from geo.crs import haversine_m
+from geo.geocode.matcher import GeocodeQuery, OfflineGeocoder
+from layers.registry.gazetteer_io import load_gazetteer
+from layers.registry.shipped import DEFAULT_DATA_DIR
 
 SEED = 20230215
 KINDS = frozenset({
