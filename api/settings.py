@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -23,6 +23,13 @@ class Settings(BaseSettings):
         ``sqlite:///PATH`` or ``postgresql://...``; default: SQLite in ``state_dir``.
     static_dir
         The web map's files.
+    amap_key, tianditu_key
+        Keys of the optional online geocoders used when importing registries
+        (``SERVICEMAP_AMAP_KEY``, ``SERVICEMAP_TIANDITU_KEY``); unset: nothing is called.
+    amap_base_url, tianditu_base_url
+        Their service roots (overridden by tests to a local server).
+    geocoder_timeout_s, geocoder_max_retries
+        HTTP timeout and retries of each online geocoder call.
     """
 
     model_config = SettingsConfigDict(env_prefix="SERVICEMAP_", env_file=None)
@@ -49,6 +56,12 @@ class Settings(BaseSettings):
     embed_origins: str = Field(
         default="*", description="Comma-separated origins allowed to frame /embed (or *)"
     )
+    amap_key: SecretStr | None = None
+    tianditu_key: SecretStr | None = None
+    amap_base_url: str = "https://restapi.amap.com"
+    tianditu_base_url: str = "https://api.tianditu.gov.cn"
+    geocoder_timeout_s: float = Field(default=5.0, gt=0)
+    geocoder_max_retries: int = Field(default=2, ge=0, le=5)
 
     def resolved_database_url(self) -> str:
         """The database URL, defaulting to the embedded SQLite file."""

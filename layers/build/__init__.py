@@ -7,7 +7,8 @@ workplace polygons as GeoParquet, trimmed employment tables and a manifest. Outp
 byte-for-byte reproducible except ``manifest.json``'s build date.
 
 Steps: load sources → real registries (sites) → OSM context layers → workplaces →
-demonstration registries → map layers → demand tables → manifest.
+demonstration registries → map layers → demand tables → gazetteer (for the registry
+geocoder, :mod:`layers.build.gazetteer`) → manifest.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from layers.build.basemap import MAP_BUILDERS
 from layers.build.context import load_pois, metro_station_facilities, poi_layers
 from layers.build.demand import write_demand
 from layers.build.demo import DEMO_SEED, demo_layers
+from layers.build.gazetteer import build_gazetteer, write_gazetteer
 from layers.build.io import sha256_file, write_facilities, write_geojson_gz, write_json
 from layers.build.locate import contains_points
 from layers.build.sites import service_centres, training_sites
@@ -60,6 +62,7 @@ BUILD_STEPS: tuple[str, ...] = (
     "write facilities",
     "map layers",
     "demand",
+    "gazetteer",
     "manifest",
 )
 
@@ -244,6 +247,12 @@ def build_data(
 
     step("demand")
     for path, rows, source_name in write_demand(sources, out_dir).values():
+        entries.append(_entry(out_dir, path, rows, source_name))
+
+    step("gazetteer")
+    for path, rows, source_name in write_gazetteer(
+        out_dir, build_gazetteer(sources, pois, workplaces)
+    ):
         entries.append(_entry(out_dir, path, rows, source_name))
 
     step("manifest")

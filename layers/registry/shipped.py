@@ -11,6 +11,9 @@ Layout of a data directory::
     map/<name>.geojson.gz               districts, roads, metro_lines, service_area, subdistricts
     workplaces/workplaces.parquet       workplace polygons (GeoParquet, EPSG:4326)
     demand/*.csv                        official employment statistics (trimmed)
+    gazetteer/places.jsonl.gz           named places for the geocoder (OSM, metro)
+    gazetteer/roads.jsonl.gz            named streets with their lines (OSM XML extracts)
+    gazetteer/areas.jsonl.gz            districts and subdistricts with a representative point
 """
 
 from __future__ import annotations
@@ -37,6 +40,9 @@ FACILITIES_DIR = "facilities"
 MAP_DIR = "map"
 WORKPLACES_PATH = "workplaces/workplaces.parquet"
 DEMAND_DIR = "demand"
+GAZETTEER_PLACES_PATH = "gazetteer/places.jsonl.gz"
+GAZETTEER_ROADS_PATH = "gazetteer/roads.jsonl.gz"
+GAZETTEER_AREAS_PATH = "gazetteer/areas.jsonl.gz"
 FACILITY_SUFFIX = ".jsonl.gz"
 GEOJSON_SUFFIX = ".geojson.gz"
 

@@ -552,3 +552,22 @@ def test_polygon_locator_inside_offshore_and_far() -> None:
     # inside a, inside b, 1 km south of a (offshore fallback), 10 km away
     names = locator.locate([121.05, 121.15, 121.05, 121.05], [31.05, 31.05, 30.991, 30.9])
     assert names == ["a", "b", "a", None]
+
+
+def test_gazetteer_is_built_listed_and_loadable(built: tuple[Path, Any]) -> None:
+    from geo.geocode.matcher import GeocodeQuery, OfflineGeocoder
+    from layers.registry.gazetteer_io import load_gazetteer
+
+    out, _ = built
+    listed = {entry["path"]: entry for entry in read_manifest(out)["files"]}
+    for path in ("gazetteer/places.jsonl.gz", "gazetteer/roads.jsonl.gz", "gazetteer/areas.jsonl.gz"):
+        assert path in listed
+    gazetteer = load_gazetteer(out)
+    assert len(gazetteer) == listed["gazetteer/places.jsonl.gz"]["rows"] > 0
+    assert len(gazetteer.district_areas) == 16
+    # a named POI of the synthetic sources is found by its name, in its district
+    index = next(i for i, kind in enumerate(gazetteer.kinds) if kind == "hospital")
+    placement = OfflineGeocoder(gazetteer).place(
+        GeocodeQuery(name=gazetteer.names[index], district=gazetteer.districts[index])
+    )
+    assert placement.lon == pytest.approx(gazetteer.lon[index])
