@@ -9,9 +9,6 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from layers.build import BUILD_STEPS, SourceMissingError, build_data
-from layers.build.demo_rules import RULES as DEMO_RULES
-from layers.registry.catalog import LAYERS
 from layers.registry.shipped import DEFAULT_DATA_DIR
 
 logger = logging.getLogger(__name__)
@@ -46,6 +43,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 def run(args: argparse.Namespace) -> int:
     """Run ``data build`` and print a summary; returns the exit status."""
+    from layers.build import BUILD_STEPS, SourceMissingError, build_data
+    from layers.build.demo_rules import RULES as DEMO_RULES
+    from layers.registry.catalog import LAYERS
+
     bar = tqdm(total=len(BUILD_STEPS), unit="step", desc="data build")
     seen: list[str] = []
 

@@ -238,8 +238,9 @@ def test_a_wrong_type_anywhere_is_a_listed_problem_never_a_crash() -> None:
             for step in path[:-1]:
                 target = target[step]
             target[path[-1]] = wrong
+            message = "valid"
             try:
                 problem_from_dict(request)
             except ProblemValidationError as error:
-                assert error.message
-                assert len(error.message) < 5000
+                message = error.message
+            assert 0 < len(message) < 5000
