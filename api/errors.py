@@ -75,14 +75,16 @@ def install_error_handlers(app: FastAPI) -> None:
         if valid is not None:
             details["valid"] = list(valid)
         return JSONResponse(
-            status_code=exc.status_code, content=error_body(exc.code, exc.message, **details)
+            status_code=exc.status_code, content=error_body(exc.code, exc.message, **details),
+            headers=getattr(exc, "headers", None),  # WWW-Authenticate, Retry-After
         )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = "not_found" if exc.status_code == 404 else "http_error"
         return JSONResponse(
-            status_code=exc.status_code, content=error_body(code, str(exc.detail))
+            status_code=exc.status_code, content=error_body(code, str(exc.detail)),
+            headers=getattr(exc, "headers", None),
         )
 
     @app.exception_handler(Exception)
