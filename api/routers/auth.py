@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import SESSION_COOKIE, Authenticator
 from api.deps import CallerDep, get_authenticator
+from api.errors import RequestError
 from api.schemas import ErrorOut
 from layers.accounts.errors import NotAuthenticatedError
 
@@ -95,6 +96,12 @@ def login(body: LoginIn, request: Request, auth: AuthDep) -> JSONResponse:
     readable `servicemap_csrf` cookie, and answers the account and the `csrf_token` that
     every cookie-authenticated write must send as the `X-CSRF-Token` header. JSON only
     (`application/json`), so another site cannot post a login form on the user's behalf."""
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type != "application/json":
+        # a body without a Content-Type would be read as JSON; a cross-site no-cors fetch
+        # can send one, so the type is required
+        raise RequestError("send the login as JSON with 'Content-Type: application/json'",
+                           status_code=415, code="unsupported_media_type")  # fmt: skip
     account = auth.login(body.username, body.password, _client(request))
     session = auth.accounts.start_session(account)
     response = JSONResponse(

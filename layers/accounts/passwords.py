@@ -71,7 +71,7 @@ class PasswordHashing:
         target = encoded if encoded is not None else self._dummy_hash()
         with self._slots:
             try:
-                ok = self._hasher.verify(target, password)
+                ok = bool(self._hasher.verify(target, password))
             except (VerifyMismatchError, VerificationError, InvalidHashError):
                 ok = False
         return ok and encoded is not None

@@ -283,6 +283,10 @@ def test_login_wants_json(client: TestClient) -> None:
     as_form = client.post("/api/v1/auth/login", data={"username": "ed", "password": PASSWORD})
     assert as_form.status_code == 422
     assert "servicemap_session" not in as_form.headers.get("set-cookie", "")
+    untyped = client.post("/api/v1/auth/login",
+                          content=b'{"username": "ed", "password": "staff password 1"}')  # fmt: skip
+    assert untyped.status_code in (415, 422)  # FastAPI itself refuses an untyped JSON body
+    assert "set-cookie" not in untyped.headers
     extra = client.post("/api/v1/auth/login", json={"username": "ed", "password": PASSWORD,
                                                     "role": "admin"})  # fmt: skip
     assert extra.status_code == 422
