@@ -1,4 +1,17 @@
-"""Dependency aliases shared by the routers."""
+"""Dependency aliases shared by the routers.
+
+Authentication is one dependency, :func:`get_caller`; the aliases built on it are what
+routes declare — never a role check written inline in a route:
+
+``ActorDep``     the caller's :class:`~layers.accounts.roles.Actor`, or ``None`` (anonymous)
+``StaffDep``     an authenticated actor; anonymous callers get 401 ``WWW-Authenticate: Bearer``
+``AdminDep``     an administrator (403 for other roles)
+``require_role(*roles)``     a dependency admitting only these roles
+``require_action(action)``   a dependency admitting actors the policy allows ``action``
+
+Credentials that do not verify answer 401 even where anonymous callers are welcome, and a
+cookie-authenticated write without its CSRF header answers 403 (see :mod:`api.auth`).
+"""
 
 from __future__ import annotations
 
@@ -6,11 +19,20 @@ import threading
 from collections.abc import Callable
 from typing import Annotated, TypeVar
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import (
+    APIKeyCookie,
+    HTTPAuthorizationCredentials,
+    HTTPBearer,
+    OAuth2PasswordBearer,
+)
 
-from api.errors import AuthenticationRequiredError
+from api.auth import SESSION_COOKIE, Authenticator, Caller
 from api.settings import Settings
-from layers.accounts.roles import Actor
+from layers.accounts import policy
+from layers.accounts.errors import NotAuthenticatedError
+from layers.accounts.roles import Actor, Role
+from layers.errors import ForbiddenError
 from layers.jobs.runner import JobRunner
 from layers.registry.service import Registry
 from layers.registry.workflow import RegistryWorkflow
@@ -58,28 +80,91 @@ def job_runner(request: Request) -> JobRunner:
     return runner
 
 
-def current_actor(request: Request) -> Actor | None:
-    """The authenticated caller, or ``None`` for an anonymous request.
+# -- authentication -----------------------------------------------------------------------
+# The three security schemes only document the ways in (they appear in the OpenAPI of
+# every protected operation); get_caller reads the request itself.
+_oauth2 = OAuth2PasswordBearer(
+    tokenUrl="/api/v1/auth/token", auto_error=False, scheme_name="OAuth2Password",
+    description="Scripts: POST user name and password to /api/v1/auth/token, then send "
+    "the access token as 'Authorization: Bearer <token>'.",
+)  # fmt: skip
+_bearer = HTTPBearer(
+    auto_error=False, scheme_name="BearerToken", bearerFormat="JWT",
+    description="An access token of this service, or of the configured OpenID Connect "
+    "issuer (Keycloak).",
+)  # fmt: skip
+_cookie = APIKeyCookie(
+    name=SESSION_COOKIE, auto_error=False, scheme_name="SessionCookie",
+    description="Staff web session (POST /api/v1/auth/login). Writes also need the "
+    "X-CSRF-Token header.",
+)  # fmt: skip
 
-    The authentication layer resolves bearer tokens and session cookies into
-    ``request.state.actor``; this dependency only reads it, so every route depends on one
-    place.
-    """
-    actor: Actor | None = getattr(request.state, "actor", None)
-    return actor
+
+def get_authenticator(request: Request) -> Authenticator:
+    """The application's authenticator."""
+    authenticator: Authenticator = request.app.state.auth
+    return authenticator
 
 
-def require_actor(actor: Annotated[Actor | None, Depends(current_actor)]) -> Actor:
-    """The authenticated caller; 401 (with ``WWW-Authenticate``) for anonymous requests."""
+def get_caller(
+    request: Request,
+    _password_flow: Annotated[str | None, Security(_oauth2)],
+    _bearer_token: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
+    _session: Annotated[str | None, Security(_cookie)],
+) -> Caller | None:
+    """The authenticated caller, or ``None`` for an anonymous request (the one auth
+    dependency: every alias below builds on it)."""
+    return get_authenticator(request).resolve(request)
+
+
+CallerDep = Annotated[Caller | None, Depends(get_caller)]
+
+
+def get_actor(caller: CallerDep) -> Actor | None:
+    """The caller's actor, or ``None`` for anonymous callers."""
+    return None if caller is None else caller.actor
+
+
+ActorDep = Annotated[Actor | None, Depends(get_actor)]
+
+
+def require_actor(actor: ActorDep) -> Actor:
+    """An authenticated actor (401 for anonymous callers)."""
     if actor is None:
-        raise AuthenticationRequiredError()
+        raise NotAuthenticatedError
     return actor
 
 
-#: The caller, when known (public routes that show more to staff).
-OptionalActorDep = Annotated[Actor | None, Depends(current_actor)]
-#: An authenticated caller (every write; personal data).
-ActorDep = Annotated[Actor, Depends(require_actor)]
+StaffDep = Annotated[Actor, Depends(require_actor)]
+
+
+def require_role(*roles: Role) -> Callable[[Actor], Actor]:
+    """A dependency admitting authenticated actors with one of ``roles`` (403 otherwise)."""
+    allowed = frozenset(roles)
+    names = ", ".join(role.value for role in roles)
+
+    def dependency(actor: StaffDep) -> Actor:
+        if actor.role not in allowed:
+            raise ForbiddenError(f"this needs the role {names}; you are signed in as {actor.role.value}")
+        return actor
+
+    dependency.__name__ = f"require_role_{'_'.join(role.value for role in roles)}"
+    return dependency
+
+
+def require_action(action: policy.Action | str) -> Callable[[Actor], Actor]:
+    """A dependency admitting actors whom :mod:`layers.accounts.policy` allows ``action``
+    somewhere (district and owner rules are checked by the service on the record)."""
+    checked = policy.Action(action)
+
+    def dependency(actor: StaffDep) -> Actor:
+        return policy.require(actor, checked)
+
+    dependency.__name__ = f"require_{checked.value.replace('.', '_')}"
+    return dependency
+
+
+AdminDep = Annotated[Actor, Depends(require_role(Role.ADMIN))]
 
 
 def get_workflow(request: Request) -> RegistryWorkflow:

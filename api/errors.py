@@ -28,15 +28,6 @@ class RequestError(Exception):
         self.details = details
 
 
-class AuthenticationRequiredError(RequestError):
-    """No credentials, or credentials that are not valid (401)."""
-
-    def __init__(self, message: str = "authentication required: log in, or send "
-                 "'Authorization: Bearer <token>' (POST /api/v1/auth/token)") -> None:
-        super().__init__(message, status_code=401, code="unauthenticated")
-        self.headers = {"WWW-Authenticate": 'Bearer realm="servicemap"'}
-
-
 #: Longest message of an error answer (a message never carries a large input back).
 MAX_MESSAGE_CHARS = 2000
 
@@ -104,14 +95,16 @@ def install_error_handlers(app: FastAPI) -> None:
         if valid is not None:
             details["valid"] = list(valid)
         return JSONResponse(
-            status_code=exc.status_code, content=error_body(exc.code, exc.message, **details)
+            status_code=exc.status_code, content=error_body(exc.code, exc.message, **details),
+            headers=getattr(exc, "headers", None),  # WWW-Authenticate, Retry-After
         )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = "not_found" if exc.status_code == 404 else "http_error"
         return JSONResponse(
-            status_code=exc.status_code, content=error_body(code, str(exc.detail))
+            status_code=exc.status_code, content=error_body(code, str(exc.detail)),
+            headers=getattr(exc, "headers", None),
         )
 
     @app.exception_handler(Exception)

@@ -12,9 +12,11 @@ from fastapi import FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.staticfiles import StaticFiles
 
+from api.auth import Authenticator
 from api.errors import install_error_handlers
 from api.middleware import BodyLimit, SecurityHeaders
 from api.routers import (
+    auth,
     facilities,
     gaps,
     geography,
@@ -25,6 +27,7 @@ from api.routers import (
     plans,
     records,
     routes,
+    users,
 )
 from api.settings import Settings
 from layers.jobs.runner import JobRunner
@@ -55,6 +58,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         if settings.seed_on_start:
             registry.seed_from_shipped()
 
+    authenticator = Authenticator(settings, registry.store)
     networks = NetworkService(registry, settings.data_dir / "networks", settings.max_snap_m)
 
     warm_up_done = threading.Event()
@@ -81,6 +85,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         warm.start()
         yield
         warm.join()  # never leave the warm-up running into interpreter shutdown
+        authenticator.close()
         if owns_registry:
             registry.store.close()
 
@@ -94,6 +99,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     app.state.settings = settings
     app.state.registry = registry
     app.state.networks = networks
+    app.state.auth = authenticator
     app.state.warm_up_done = warm_up_done
     app.state.jobs = JobRunner(workers=1)  # background solves (plans, routes)
     install_error_handlers(app)
@@ -105,8 +111,8 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         tile_origins=[o.strip() for o in settings.tile_origins.split(",") if o.strip()],
         embed_ancestors=[o.strip() for o in settings.embed_origins.split(",") if o.strip()],
     )
-    for module in (meta, layers, facilities, records, geography, nearest, network, gaps, plans,
-                   routes):
+    for module in (meta, auth, users, layers, facilities, records, geography, nearest, network,
+                   gaps, plans, routes):  # fmt: skip
         app.include_router(module.router)
     if settings.static_dir.is_dir():
         app.mount("/", StaticFiles(directory=settings.static_dir, html=True), name="static")

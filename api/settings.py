@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Self
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from layers.accounts.oidc import DEFAULT_ROLE_MAP, parse_role_map
+from layers.accounts.tokens import check_secret_key
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -30,9 +34,37 @@ class Settings(BaseSettings):
         Their service roots (overridden by tests to a local server).
     geocoder_timeout_s, geocoder_max_retries
         HTTP timeout and retries of each online geocoder call.
+
+    Accounts and authentication (see docs/accounts.md)
+    ---------------------------------------------------
+    secret_key
+        ``SERVICEMAP_SECRET_KEY``: signs access tokens and CSRF tokens. At least 32
+        characters and no well-known default (refused at start-up otherwise). When unset, a
+        random key is generated once and kept in the store, shared by every process.
+    token_ttl_s, session_ttl_s
+        Lifetime of an access token and of a staff web session (8 h by default).
+    token_issuer, token_audience
+        ``iss`` and ``aud`` of this deployment's tokens.
+    cookie_secure
+        Mark the session cookie ``Secure`` (only sent over HTTPS and to loopback); turn
+        off only for a plain-HTTP intranet host.
+    argon2_time_cost, argon2_memory_kib, argon2_parallelism
+        Password hash cost; hashes made with other values are replaced at the next login.
+    login_max_failures, login_lockout_s, login_max_lockout_s
+        Failed logins per user name and client before a lockout, first and longest lockout.
+    oidc_issuer, oidc_audience
+        Accept bearer tokens of this OpenID Connect issuer (e.g.
+        ``https://sso.example.org/realms/union``) for this audience (both needed together).
+    oidc_username_claim, oidc_role_claims, oidc_district_claim, oidc_role_map
+        How the issuer's claims map to a user, a role and a district (JSON for the list
+        and the map, e.g. ``SERVICEMAP_OIDC_ROLE_CLAIMS='["realm_access.roles"]'``).
+    oidc_leeway_s, oidc_jwks_refresh_min_s, oidc_timeout_s
+        Clock skew allowed, minimum time between key refreshes, HTTP timeout.
     """
 
-    model_config = SettingsConfigDict(env_prefix="SERVICEMAP_", env_file=None)
+    # hide_input_in_errors: a refused secret key is never echoed into logs
+    model_config = SettingsConfigDict(env_prefix="SERVICEMAP_", env_file=None,
+                                      hide_input_in_errors=True)
 
     data_dir: Path = REPO_ROOT / "data"
     state_dir: Path = REPO_ROOT / "var"
@@ -62,6 +94,57 @@ class Settings(BaseSettings):
     tianditu_base_url: str = "https://api.tianditu.gov.cn"
     geocoder_timeout_s: float = Field(default=5.0, gt=0)
     geocoder_max_retries: int = Field(default=2, ge=0, le=5)
+
+    # accounts and authentication
+    secret_key: SecretStr | None = None
+    token_ttl_s: int = Field(default=8 * 3600, ge=60, le=7 * 86400)
+    session_ttl_s: int = Field(default=8 * 3600, ge=60, le=7 * 86400)
+    token_issuer: str = Field(default="servicemap", min_length=1)
+    token_audience: str = Field(default="servicemap-api", min_length=1)
+    cookie_secure: bool = True
+    argon2_time_cost: int = Field(default=2, ge=1, le=20)
+    argon2_memory_kib: int = Field(default=19456, ge=8192, le=1048576)
+    argon2_parallelism: int = Field(default=1, ge=1, le=16)
+    login_max_failures: int = Field(default=5, ge=1, le=100)
+    login_lockout_s: float = Field(default=30.0, gt=0)
+    login_max_lockout_s: float = Field(default=900.0, gt=0)
+    oidc_issuer: str | None = None
+    oidc_audience: str | None = None
+    oidc_username_claim: str = "preferred_username"
+    oidc_role_claims: list[str] = Field(default_factory=lambda: ["realm_access.roles"])
+    oidc_district_claim: str = "district"
+    oidc_role_map: dict[str, str] = Field(
+        default_factory=lambda: {k: v.value for k, v in DEFAULT_ROLE_MAP.items()}
+    )
+    oidc_leeway_s: float = Field(default=30.0, ge=0, le=300)
+    oidc_jwks_refresh_min_s: float = Field(default=60.0, ge=0)
+    oidc_timeout_s: float = Field(default=5.0, gt=0, le=60)
+
+    @field_validator("secret_key")
+    @classmethod
+    def _refuse_weak_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or value.get_secret_value() == "":
+            return None
+        return SecretStr(check_secret_key(value.get_secret_value()))
+
+    @field_validator("oidc_role_map")
+    @classmethod
+    def _check_role_map(cls, value: dict[str, str]) -> dict[str, str]:
+        return {k: v.value for k, v in parse_role_map(value).items()}
+
+    @model_validator(mode="after")
+    def _oidc_pair(self) -> Self:
+        if self.oidc_issuer and not self.oidc_audience:
+            message = (
+                "SERVICEMAP_OIDC_ISSUER is set but SERVICEMAP_OIDC_AUDIENCE is not: set it to "
+                "the audience your identity provider puts in the tokens (the client id)"
+            )
+            raise ValueError(message)
+        if self.oidc_issuer and not self.oidc_issuer.startswith(("https://", "http://")):
+            raise ValueError("SERVICEMAP_OIDC_ISSUER must be an https:// URL")
+        if self.oidc_issuer and self.oidc_issuer == self.token_issuer:
+            raise ValueError("SERVICEMAP_OIDC_ISSUER must differ from SERVICEMAP_TOKEN_ISSUER")
+        return self
 
     def resolved_database_url(self) -> str:
         """The database URL, defaulting to the embedded SQLite file."""

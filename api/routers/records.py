@@ -15,7 +15,7 @@ from fastapi import APIRouter, Header, Path, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from api.deps import ActorDep, WorkflowDep
+from api.deps import StaffDep, WorkflowDep
 from api.errors import RequestError
 from api.schemas import ErrorOut, facility_json
 from layers.registry.catalog import DISTRICTS, get_layer
@@ -144,7 +144,7 @@ def _fields(body: BaseModel) -> tuple[dict[str, Any], str | None]:
     summary="Create a draft record",
 )
 def create_record(
-    layer: Annotated[str, Path(max_length=40)], body: FacilityFields, actor: ActorDep,  # type: ignore[valid-type]
+    layer: Annotated[str, Path(max_length=40)], body: FacilityFields, actor: StaffDep,  # type: ignore[valid-type]
     workflow: WorkflowDep,
 ) -> JSONResponse:
     """A new record of a registry layer, as a **draft** of its district (editors: their own
@@ -158,7 +158,7 @@ def create_record(
 
 @router.get("/facilities/{facility_id}/record", response_model=RecordOut, responses=_ERRORS,
             summary="The working copy of a record")  # fmt: skip
-def get_record(facility_id: FacilityId, actor: ActorDep, workflow: WorkflowDep) -> JSONResponse:
+def get_record(facility_id: FacilityId, actor: StaffDep, workflow: WorkflowDep) -> JSONResponse:
     """The record as staff edit it (it may differ from what workers see until approved), with
     its `ETag` for the next `PATCH`/`DELETE`."""
     return _answer(workflow.get(actor, facility_id))
@@ -167,7 +167,7 @@ def get_record(facility_id: FacilityId, actor: ActorDep, workflow: WorkflowDep) 
 @router.patch("/facilities/{facility_id}", response_model=RecordOut, responses=_ERRORS,
               summary="Edit a record")  # fmt: skip
 def patch_record(
-    facility_id: FacilityId, body: FacilityFields, actor: ActorDep,  # type: ignore[valid-type]
+    facility_id: FacilityId, body: FacilityFields, actor: StaffDep,  # type: ignore[valid-type]
     workflow: WorkflowDep,
     if_match: Annotated[str | None, Header(description="The ETag you read")] = None,
 ) -> JSONResponse:
@@ -186,7 +186,7 @@ def patch_record(
 @router.delete("/facilities/{facility_id}", response_model=RecordOut, responses=_ERRORS,
                summary="Delete a record (soft)")  # fmt: skip
 def delete_record(
-    facility_id: FacilityId, actor: ActorDep, workflow: WorkflowDep,
+    facility_id: FacilityId, actor: StaffDep, workflow: WorkflowDep,
     if_match: Annotated[str | None, Header(description="The ETag you read")] = None,
 ) -> JSONResponse:
     """Hide the record and remove it from what workers see; its history stays."""
@@ -199,7 +199,7 @@ def delete_record(
 @router.get("/facilities/{facility_id}/history", response_model=HistoryOut, responses=_ERRORS,
             summary="Who changed what, when")  # fmt: skip
 def record_history(
-    facility_id: FacilityId, actor: ActorDep, workflow: WorkflowDep,
+    facility_id: FacilityId, actor: StaffDep, workflow: WorkflowDep,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 200,
 ) -> JSONResponse:
     """Every change of the record, newest first: who, when, which fields from what to what,
@@ -212,7 +212,7 @@ def record_history(
 @router.get("/records", response_model=RecordsOut, responses=_ERRORS,
             summary="Working copies of registry records")  # fmt: skip
 def list_records(
-    actor: ActorDep, workflow: WorkflowDep,
+    actor: StaffDep, workflow: WorkflowDep,
     layer: Annotated[str | None, Query(max_length=40)] = None,
     district: Annotated[str | None, Query(max_length=20)] = None,
     review: Annotated[str | None, Query(max_length=80, description="e.g. draft,returned")] = None,
@@ -244,7 +244,7 @@ def list_records(
 @router.post("/facilities/{facility_id}/verify", response_model=RecordOut, responses=_ERRORS,
              summary="Confirm a record is still true")  # fmt: skip
 def verify_record(
-    facility_id: FacilityId, actor: ActorDep, workflow: WorkflowDep,
+    facility_id: FacilityId, actor: StaffDep, workflow: WorkflowDep,
     if_match: Annotated[str | None, Header()] = None,
 ) -> JSONResponse:
     """Set `last_verified` to today on an approved record (workers see the date)."""
@@ -256,7 +256,7 @@ def verify_record(
 
 @router.post("/facilities/{facility_id}/cards", response_model=RecordOut, responses=_ERRORS,
              summary="Issue a yellow or red card")  # fmt: skip
-def issue_card(facility_id: FacilityId, body: CardIn, actor: ActorDep,
+def issue_card(facility_id: FacilityId, body: CardIn, actor: StaffDep,
                workflow: WorkflowDep) -> JSONResponse:  # fmt: skip
     """Reviewers: a yellow card (rectification notice; the record keeps serving, status
     `yellow_card`) or a red card (delisted: workers no longer see it)."""
@@ -266,7 +266,7 @@ def issue_card(facility_id: FacilityId, body: CardIn, actor: ActorDep,
 
 @router.post("/facilities/{facility_id}/cards/lift", response_model=RecordOut,
              responses=_ERRORS, summary="Lift a yellow card")  # fmt: skip
-def lift_card(facility_id: FacilityId, body: ReasonIn, actor: ActorDep,
+def lift_card(facility_id: FacilityId, body: ReasonIn, actor: StaffDep,
               workflow: WorkflowDep) -> JSONResponse:  # fmt: skip
     """Reviewers: end a yellow card once rectified; the record serves as before."""
     return _answer(workflow.lift_card(actor, facility_id, body.reason))
@@ -274,7 +274,7 @@ def lift_card(facility_id: FacilityId, body: ReasonIn, actor: ActorDep,
 
 @router.post("/facilities/{facility_id}/close", response_model=RecordOut, responses=_ERRORS,
              summary="Close a record")  # fmt: skip
-def close_record(facility_id: FacilityId, body: ReasonIn, actor: ActorDep,
+def close_record(facility_id: FacilityId, body: ReasonIn, actor: StaffDep,
                  workflow: WorkflowDep) -> JSONResponse:  # fmt: skip
     """Reviewers: the facility no longer serves (workers no longer see it)."""
     return _answer(workflow.close(actor, facility_id, body.reason))
@@ -296,7 +296,7 @@ class ReviewActionIn(BaseModel):
 @router.get("/review/queue", response_model=RecordsOut, responses=_ERRORS,
             summary="Records waiting for review")  # fmt: skip
 def review_queue(
-    actor: ActorDep, workflow: WorkflowDep,
+    actor: StaffDep, workflow: WorkflowDep,
     layer: Annotated[str | None, Query(max_length=40)] = None,
     district: Annotated[str | None, Query(max_length=20)] = None,
     limit: Annotated[int, Query(ge=0, le=MAX_PAGE)] = 100,
@@ -317,7 +317,7 @@ def review_queue(
 @router.post("/review/{action}", response_model=RecordsOut, responses=_ERRORS,
              summary="Submit, approve or return records in bulk")  # fmt: skip
 def review_action(
-    action: Literal["submit", "approve", "return"], body: ReviewActionIn, actor: ActorDep,
+    action: Literal["submit", "approve", "return"], body: ReviewActionIn, actor: StaffDep,
     workflow: WorkflowDep,
 ) -> JSONResponse:
     """`submit` (editors: drafts and returned records of their district → the queue),

@@ -60,6 +60,19 @@ class SQLFacilityStore(FacilityStore):
         with self._transaction(write=True) as conn:
             yield RecordSQL(conn, self.dialect, self.bump_version_sql)
 
+    @contextmanager
+    def sql_transaction(self, *, write: bool) -> Iterator[Any]:
+        """A DB-API connection inside one transaction, for services with their own tables.
+
+        Used by services that keep tables of their own in the store (accounts and
+        sessions: :mod:`layers.accounts.service`); the statements they run use
+        :attr:`dialect`. A write takes the backend's write lock at once; a read sees one
+        consistent snapshot. Committed on success, rolled back on any exception, database
+        errors translated like every other store call.
+        """
+        with self._transaction(write=write, snapshot=not write) as conn:
+            yield conn
+
     def _records(self, work: Callable[[RecordSQL], T]) -> T:
         return self._read(
             lambda conn: work(RecordSQL(conn, self.dialect, self.bump_version_sql)),

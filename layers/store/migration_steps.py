@@ -155,6 +155,69 @@ def _copy_published_registries(conn: Any, dialect: str) -> None:
         )
 
 
+#: Accounts (local users, argon2 hashes) and staff web sessions (see layers/accounts).
+_ACCOUNTS_SQLITE = (
+    """
+    CREATE TABLE IF NOT EXISTS users (
+        username TEXT PRIMARY KEY,
+        display_name TEXT,
+        role TEXT NOT NULL,
+        district TEXT,
+        password_hash TEXT,
+        active INTEGER NOT NULL DEFAULT 1,
+        token_generation INTEGER NOT NULL DEFAULT 1,
+        version INTEGER NOT NULL DEFAULT 1,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        password_changed_at TEXT,
+        CONSTRAINT users_editor_district CHECK (role <> 'editor' OR district IS NOT NULL)
+    ) WITHOUT ROWID
+    """,
+    "CREATE INDEX IF NOT EXISTS users_role ON users (role, active)",
+    """
+    CREATE TABLE IF NOT EXISTS user_sessions (
+        token_hash TEXT PRIMARY KEY,
+        username TEXT NOT NULL,
+        token_generation INTEGER NOT NULL,
+        created_at TEXT NOT NULL,
+        expires_at_s INTEGER NOT NULL
+    ) WITHOUT ROWID
+    """,
+    "CREATE INDEX IF NOT EXISTS user_sessions_username ON user_sessions (username)",
+    "CREATE INDEX IF NOT EXISTS user_sessions_expiry ON user_sessions (expires_at_s)",
+)
+
+_ACCOUNTS_POSTGRES = (
+    """
+    CREATE TABLE IF NOT EXISTS users (
+        username text COLLATE "C" PRIMARY KEY,
+        display_name text,
+        role text NOT NULL,
+        district text,
+        password_hash text,
+        active boolean NOT NULL DEFAULT true,
+        token_generation bigint NOT NULL DEFAULT 1,
+        version bigint NOT NULL DEFAULT 1,
+        created_at timestamptz NOT NULL,
+        updated_at timestamptz NOT NULL,
+        password_changed_at timestamptz,
+        CONSTRAINT users_editor_district CHECK (role <> 'editor' OR district IS NOT NULL)
+    )
+    """,
+    "CREATE INDEX IF NOT EXISTS users_role ON users (role, active)",
+    """
+    CREATE TABLE IF NOT EXISTS user_sessions (
+        token_hash text PRIMARY KEY,
+        username text NOT NULL,
+        token_generation bigint NOT NULL,
+        created_at timestamptz NOT NULL,
+        expires_at_s bigint NOT NULL
+    )
+    """,
+    "CREATE INDEX IF NOT EXISTS user_sessions_username ON user_sessions (username)",
+    "CREATE INDEX IF NOT EXISTS user_sessions_expiry ON user_sessions (expires_at_s)",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         "0002_registry_records",
@@ -162,4 +225,5 @@ MIGRATIONS: tuple[Migration, ...] = (
         postgres=_RECORDS_POSTGRES,
         data=_copy_published_registries,
     ),
+    Migration("0003_accounts", sqlite=_ACCOUNTS_SQLITE, postgres=_ACCOUNTS_POSTGRES),
 )

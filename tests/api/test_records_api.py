@@ -14,7 +14,7 @@ import pytest
 from fastapi import Request
 from fastapi.testclient import TestClient
 
-from api.deps import current_actor
+from api.deps import get_actor
 from api.main import create_app
 from api.settings import Settings
 from layers.accounts.roles import Actor, Role
@@ -52,7 +52,7 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     settings = Settings(state_dir=state, database_url=f"sqlite:///{state / 'r.db'}",
                         warm_up=False)
     app = create_app(settings)
-    app.dependency_overrides[current_actor] = _actor_from_header
+    app.dependency_overrides[get_actor] = _actor_from_header
     with TestClient(app, raise_server_exceptions=False) as client:
         yield client
 

@@ -133,7 +133,7 @@ def test_editors_write_only_their_district_and_cannot_approve(flow) -> None:
     with pytest.raises(ForbiddenError, match="徐汇区"):
         flow.update(EDITOR, rid, {"district": "徐汇区"}, 1)
     flow.submit(EDITOR, [rid])
-    with pytest.raises(ForbiddenError, match="needs one of"):
+    with pytest.raises(ForbiddenError, match="is for reviewers"):
         flow.approve(EDITOR, [rid])
     with pytest.raises(ForbiddenError):
         flow.create(PLANNER, "relay_station", _fields())
