@@ -14,6 +14,7 @@ import posixpath
 import re
 import zipfile
 import zlib
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from typing import IO
 from xml.etree import ElementTree as ET
@@ -167,42 +168,107 @@ def xlsx_sheet_paths(archive: zipfile.ZipFile) -> dict[str, str]:
 def scan_xlsx_sheet(archive: zipfile.ZipFile, path: str, limits: ImportLimits) -> SheetScan:
     """Extent and formula cells of one xlsx worksheet part.
 
+    The fast pass finds the cell tags and their ``r`` references with one regular
+    expression over the part (every common writer sets ``r``); a part with cells lacking
+    it is read again as XML, positions counted from the row and cell order. The part is
+    well-formed XML or calamine refuses it next.
+
     Raises
     ------
     ImportFileError
         When the part is missing or not XML, or the sheet spans past the limits.
     """
+    try:
+        scan = _scan_xlsx_fast(archive, path, limits)
+        if scan is None:
+            scan = _scan_xlsx_ordered(archive, path, limits)
+    except (ET.ParseError, *ZIP_ERRORS):
+        raise _corrupt() from None
+    return scan
+
+
+_COLUMN_INDEX: dict[str, int] = {}
+
+
+def _column(letters: str) -> int:
+    index = _COLUMN_INDEX.get(letters)
+    if index is None:
+        index = _COLUMN_INDEX[letters] = column_index(letters)
+    return index
+
+
+_CELL_TAG = re.compile(rb"<(?:\w+:)?c(\s[^>]*?)?(/?)>")
+_REF_ATTR = re.compile(rb"\br=\"([A-Z]{1,3})(\d{1,7})\"")
+_FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[\s/>]")
+
+
+def _scan_xlsx_fast(archive: zipfile.ZipFile, path: str, limits: ImportLimits) -> SheetScan | None:
+    """One regular-expression pass over the part's bytes (no XML events in Python).
+
+    Self-closing cells (``<c r="Z9" s="1"/>``, formatting only) hold no value and are
+    skipped. Returns ``None`` when a cell has no ``r`` reference.
+    """
+    with _open_member(archive, path) as stream:
+        xml = stream.read(limits.max_uncompressed_bytes + 1)
+    scan = SheetScan()
+    max_row = max_col = -1
+    starts: list[int] = []
+    refs: list[bytes] = []
+    for match in _CELL_TAG.finditer(xml):
+        if match.group(2):
+            continue  # <c .../>: no value
+        ref = _REF_ATTR.search(match.group(1) or b"")
+        if ref is None:
+            return None
+        row = int(ref.group(2)) - 1
+        if row > max_row:
+            max_row = row
+            check_extent(row + 1, 1, limits)
+        col = _column(ref.group(1).decode("ascii"))
+        if col > max_col:
+            max_col = col
+            check_extent(1, col + 1, limits)
+        starts.append(match.start())
+        refs.append(ref.group(1) + ref.group(2))
+    scan.n_rows, scan.n_columns = max_row + 1, max_col + 1
+    if _FORMULA_TAG.search(xml):
+        for formula in _FORMULA_TAG.finditer(xml):
+            owner = bisect_right(starts, formula.start()) - 1
+            if owner >= 0:
+                scan.formula_cells.append(refs[owner].decode("ascii"))
+        scan.formula_cells = list(dict.fromkeys(scan.formula_cells))
+    return scan
+
+
+def _scan_xlsx_ordered(archive: zipfile.ZipFile, path: str, limits: ImportLimits) -> SheetScan:
     scan = SheetScan()
     row = -1
     col = -1
-    try:
-        with _open_member(archive, path) as stream:
-            for event, element in ET.iterparse(stream, events=("start", "end")):
-                tag = _local(element.tag)
-                if event == "start":
-                    if tag == "row":
-                        number = element.get("r")
-                        row = int(number) - 1 if number and number.isdigit() else row + 1
-                        col = -1
-                    elif tag == "c":
-                        ref = _CELL_REF.match(element.get("r", ""))
-                        if ref:
-                            col = column_index(ref.group(1))
-                            row = int(ref.group(2)) - 1
-                        else:
-                            col += 1
-                    continue
-                if tag == "c":
-                    children = {_local(child.tag) for child in element}
-                    if children & {"v", "is", "f"}:
-                        scan.include(max(row, 0), max(col, 0), limits)
-                    if "f" in children:
-                        scan.formula_cells.append(f"{column_letter(max(col, 0))}{row + 1}")
-                    element.clear()
-                elif tag == "row":
-                    element.clear()
-    except (ET.ParseError, *ZIP_ERRORS):
-        raise _corrupt() from None
+    with _open_member(archive, path) as stream:
+        for event, element in ET.iterparse(stream, events=("start", "end")):
+            tag = _local(element.tag)
+            if event == "start":
+                if tag == "row":
+                    number = element.get("r")
+                    row = int(number) - 1 if number and number.isdigit() else row + 1
+                    col = -1
+                elif tag == "c":
+                    ref = _CELL_REF.match(element.get("r", ""))
+                    if ref:
+                        col = _column(ref.group(1))
+                        row = int(ref.group(2)) - 1
+                    else:
+                        col += 1
+                continue
+            if tag == "c":
+                children = {_local(child.tag) for child in element}
+                if children & {"v", "is", "f"}:
+                    scan.include(max(row, 0), max(col, 0), limits)
+                if "f" in children:
+                    scan.formula_cells.append(f"{column_letter(max(col, 0))}{row + 1}")
+                element.clear()
+            elif tag == "row":
+                element.clear()
     return scan
 
 

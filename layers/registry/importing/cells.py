@@ -13,6 +13,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Any
 
 from layers.registry.catalog import DISTRICTS
@@ -67,6 +68,8 @@ def clean_text(value: Any) -> str:
     any other run of white space becomes one space. Numbers read from a workbook lose a
     trailing ``.0`` (``200032.0`` -> ``200032``).
     """
+    if type(value) is str:
+        return _clean_str(value)
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -81,11 +84,21 @@ def clean_text(value: Any) -> str:
         return value.isoformat()
     if isinstance(value, timedelta):
         return str(value)
-    text = str(value).translate(_FULL_WIDTH_ALNUM)
-    text = _BREAK_BETWEEN_CJK.sub("", text)
+    return _clean_str(str(value))
+
+
+_NEEDS_CLEANING = re.compile(r"[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a\u3000\u00a0\t\r\n\f\v]| {2}")
+
+
+@lru_cache(maxsize=65_536)
+def _clean_str(text: str) -> str:
+    if not _NEEDS_CLEANING.search(text):
+        return text.strip()
+    text = _BREAK_BETWEEN_CJK.sub("", text.translate(_FULL_WIDTH_ALNUM))
     return _SPACES.sub(" ", text).strip()
 
 
+@lru_cache(maxsize=65_536)
 def nfkc(text: str) -> str:
     """Compatibility normalisation: every full-width form and ``㎡`` made plain (for parsing)."""
     return unicodedata.normalize("NFKC", text)
@@ -193,6 +206,8 @@ _LANDLINE = re.compile(
 )
 _OTHER_AREA = re.compile(r"(?<!\d)\(?(0(?!21)[1-9]\d{1,2})\)?[-\s]?([2-9]\d{6,7})(?!\d)")
 _HOTLINE = re.compile(r"(?<!\d)((?:400|800)[-\s]?\d{3}[-\s]?\d{4}|12\d{3}|9\d{4,5})(?!\d)")
+_PLAIN_MOBILE = re.compile(r"1[3-9]\d{9}")
+_PLAIN_LANDLINE = re.compile(r"(?:021-?)?[2-9]\d{7}")
 _ANNOTATION = re.compile(r"[(（][^()（）]*[)）]")
 _SEPARATORS = re.compile(r"[、，,;；/|\s]+|或|及|和")
 
@@ -210,6 +225,12 @@ def parse_phones(value: Any) -> CellResult:
     """
     result = CellResult()
     text = nfkc(clean_text(value))
+    if _PLAIN_MOBILE.fullmatch(text):
+        result.value = [text]
+        return result
+    if _PLAIN_LANDLINE.fullmatch(text):
+        result.value = [f"021-{text[-8:]}"]
+        return result
     text = _ANNOTATION.sub(" ", text)
     phones: list[tuple[int, str]] = []
     rest = text

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from layers.registry.hours import WEEKDAYS, HoursRule, OpeningHours
 from layers.registry.importing.cells import nfkc
@@ -108,6 +109,7 @@ def _clock(minutes: int) -> str:
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
+@lru_cache(maxsize=8192)
 def parse_hours(text: str) -> HoursParse:
     """Read ``text`` into opening hours where the model can express it.
 
@@ -120,7 +122,7 @@ def parse_hours(text: str) -> HoursParse:
     -------
     HoursParse
         The schedule (or ``None``) and a note holding every segment about time that
-        could not be expressed.
+        could not be expressed. Results are cached by text: treat them as read-only.
     """
     result = HoursParse()
     normal = nfkc(text)

@@ -26,6 +26,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -72,17 +73,29 @@ class ExistingRecord:
     fields: Mapping[str, Any] = field(default_factory=dict)
 
 
+def _punctuation_table() -> dict[int, None]:
+    """Every BMP code point that is punctuation, a symbol or a separator -> deleted."""
+    return {
+        code: None
+        for code in range(0x10000)
+        if unicodedata.category(chr(code)).startswith(("P", "S", "Z"))
+    }
+
+
+_PUNCTUATION = _punctuation_table()
+
+
 def _strip_punctuation(text: str) -> str:
-    return "".join(
-        char for char in text if not unicodedata.category(char).startswith(("P", "S", "Z"))
-    )
+    return text.translate(_PUNCTUATION)
 
 
+@lru_cache(maxsize=65_536)
 def name_key(name: str | None) -> str:
     """Comparison form of a name: half-width, lower-case, no spaces or punctuation."""
     return _strip_punctuation(nfkc(clean_text(name)).lower())
 
 
+@lru_cache(maxsize=65_536)
 def address_key(address: str | None) -> str:
     """Comparison form of an address.
 

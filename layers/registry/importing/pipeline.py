@@ -49,6 +49,19 @@ IMPORTABLE_LAYERS: tuple[str, ...] = (*REGISTRY_LAYERS, "community_health")
 _MAX_CELLS_NAMED = 20
 
 
+def clear_caches() -> None:
+    """Empty the per-text caches (cleaned cells, keys, hours, services): for benchmarks.
+
+    The caches are bounded (at most 65,536 texts each) and only hold derived values of
+    cell texts; clearing them makes the next import start cold.
+    """
+    from layers.registry.importing import hours_text, matching, services
+
+    for cached in (cellparse._clean_str, cellparse.nfkc, matching.name_key, matching.address_key,
+                   hours_text.parse_hours, services._parse_services):
+        cached.cache_clear()
+
+
 def load_mapping(source: str | bytes | os.PathLike[str] | Mapping[str, Any]) -> dict[str, str | None]:
     """An explicit column mapping from a dict, JSON text or a JSON file path.
 

@@ -10,6 +10,7 @@ that only give times, are returned so the report can show them.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from layers.registry.catalog import LAYERS, SERVICE_LABELS
 from layers.registry.importing.cells import nfkc
@@ -50,6 +51,7 @@ _TIME_ONLY = re.compile(
 )
 
 
+@lru_cache(maxsize=32)
 def _keywords_for(layer_id: str) -> list[tuple[str, str]]:
     """(keyword, service) pairs for the layer, longest keyword first."""
     pairs = [
@@ -75,8 +77,14 @@ def parse_services(text: str, layer_id: str) -> tuple[list[str], list[str]]:
     tuple of list of str
         ``(services, unmatched_phrases)``; phrases that only give times are not unmatched.
     """
+    found, unmatched = _parse_services(text, layer_id)
+    return list(found), list(unmatched)
+
+
+@lru_cache(maxsize=8192)
+def _parse_services(text: str, layer_id: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     if layer_id not in LAYERS:
-        return [], []
+        return (), ()
     keywords = _keywords_for(layer_id)
     found: set[str] = set()
     unmatched: list[str] = []
@@ -91,4 +99,4 @@ def parse_services(text: str, layer_id: str) -> tuple[list[str], list[str]]:
         elif not _TIME_ONLY.match(phrase):
             unmatched.append(phrase)
     order = LAYERS[layer_id].services
-    return [service for service in order if service in found], unmatched
+    return tuple(service for service in order if service in found), tuple(unmatched)
