@@ -138,7 +138,7 @@ def existing_from_facility(facility: Any) -> ExistingRecord:
             fields[key] = data[key]
     if data.get("services"):
         fields["services"] = list(data["services"])
-    if data.get("phone"):
+    if data.get("phone") and "phones" not in fields:
         fields["phones"] = parse_phones(data["phone"]).value or [data["phone"]]
     return ExistingRecord(str(data["id"]), fields)
 

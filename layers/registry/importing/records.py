@@ -19,6 +19,7 @@ from layers.registry.importing.model import ParsedRow
 _SCHEMA_FIELDS = frozenset({"name", "district", "address", "lon", "lat", "phones", "hours",
                             "services", "area_m2"})
 PHONE_SEPARATOR = "、"
+MAX_PHONE_CHARS = 80
 
 
 def facility_fields(row: ParsedRow, layer: str) -> dict[str, Any]:
@@ -36,6 +37,10 @@ def facility_fields(row: ParsedRow, layer: str) -> dict[str, Any]:
             continue
         value = fields[name]
         extra[name] = value.isoformat() if isinstance(value, date) else value
+    if len(fields.get("phones") or []) and _phone_text(fields["phones"]) != PHONE_SEPARATOR.join(
+        fields["phones"]
+    ):
+        extra["phones"] = list(fields["phones"])
     if row.extra_columns:
         extra["other_columns"] = dict(row.extra_columns)
     return {
@@ -46,9 +51,23 @@ def facility_fields(row: ParsedRow, layer: str) -> dict[str, Any]:
         "lon": fields.get("lon") if located else None,
         "lat": fields.get("lat") if located else None,
         "location_precision": "exact" if located else "unknown",
-        "phone": PHONE_SEPARATOR.join(fields["phones"]) if fields.get("phones") else None,
+        "phone": _phone_text(fields.get("phones") or []),
         "hours": fields.get("hours"),
         "services": list(fields.get("services") or []),
         "area_m2": fields.get("area_m2"),
         "extra": extra,
     }
+
+
+def _phone_text(phones: list[str]) -> str | None:
+    """The phones joined with ``、``, as many as fit the schema's 80 characters.
+
+    All of them stay in ``extra["phones"]`` when they do not all fit.
+    """
+    text = ""
+    for phone in phones:
+        candidate = f"{text}{PHONE_SEPARATOR}{phone}" if text else phone
+        if len(candidate) > MAX_PHONE_CHARS:
+            break
+        text = candidate
+    return text or None

@@ -32,6 +32,10 @@ SHANGHAI_BOUNDS = (120.85, 30.65, 122.25, 31.90)
 #: How far outside the bounds a point may lie and only be warned about.
 NEAR_MARGIN_DEG = 0.5
 
+#: the Facility schema's limits
+MAX_NAME_CHARS = 200
+MAX_ADDRESS_CHARS = 300
+
 _NUMBER_TEXT = re.compile(r"^[-+]?\d+(?:\.\d+)?$")
 _POSTCODE = re.compile(r"^\d{6}$")
 
@@ -162,6 +166,12 @@ def parse_row(row_number: int, values: Sequence[Any], context: RowContext) -> Pa
     _services_and_hours(builder, cells_by_field)
     _district(builder, first("district"))
     _position(builder, cells_by_field)
+    for name, limit in (("name", MAX_NAME_CHARS), ("address", MAX_ADDRESS_CHARS)):
+        if len(fields.get(name) or "") > limit:
+            column = next((c for c in context.columns if c.field == name), None)
+            builder.problem(column, fields[name][:40] + "…", "error", f"{name}_too_long",
+                            f"内容超过 {limit} 个字，请精简。",
+                            f"the {name} is longer than {limit} characters")
     if not fields.get("name"):
         column = next((c for c in context.columns if c.field == "name"), None)
         builder.problem(column, None, "error", "missing_name", "缺少名称，请填写站点名称。",

@@ -97,3 +97,19 @@ def test_vocabulary_is_the_one_place_field_names_live():
     result = parse_import(to_xlsx(health_point_form()), "hp.xlsx", "health_point")
     produced = {name for row in result.rows for name in row.fields}
     assert produced <= set(FIELDS)
+
+
+def test_values_too_long_for_the_schema():
+    from tests.layers.importing.forms import Grid, to_csv
+
+    phones = "、".join(f"1380000{i:04d}" for i in range(10))  # 10 mobiles: 119 characters
+    grid = Grid([["名称", "地址", "电话"], ["站" * 201, "漕溪路1号", phones],
+                 ["二号站", "漕溪路2号", phones]])
+    result = parse_import(to_csv(grid), "a.csv", "relay_station")
+    assert [p.code for p in result.rows[0].problems] == ["name_too_long"]
+    fields = facility_fields(result.rows[1], "relay_station")
+    facility = Facility(id="relay_station:p", source="test", **fields)
+    assert len(facility.phone) <= 80
+    assert len(facility.extra["phones"]) == 10
+    again = parse_import(to_csv(grid), "a.csv", "relay_station", existing=[facility])
+    assert again.matches[0].action == "unchanged"
