@@ -35,6 +35,7 @@ BENCHMARKS: dict[str, tuple[str, list[str]]] = {
     "vrptw": ("Check-up routing: Solomon C1 and R1", ["bench/bench_vrptw.py"]),
     "checkup-shanghai": ("Check-up routing: the Shanghai case",
                          ["bench/bench_checkup_shanghai.py"]),
+    "import": ("Registry import: 5,000-row spreadsheets", ["bench/bench_import.py"]),
 }
 
 HEADER = """# Benchmarks
