@@ -94,6 +94,12 @@ def install_error_handlers(app: FastAPI) -> None:
         valid = getattr(exc, "valid", None)
         if valid is not None:
             details["valid"] = list(valid)
+        for name in ("message_zh", "message_en"):  # bilingual errors (registry imports)
+            if isinstance(getattr(exc, name, None), str):
+                details[name] = getattr(exc, name)[:MAX_MESSAGE_CHARS]
+        cells = getattr(exc, "cells", None)
+        if cells:
+            details["cells"] = list(cells)[:50]
         return JSONResponse(
             status_code=exc.status_code, content=error_body(exc.code, exc.message, **details),
             headers=getattr(exc, "headers", None),  # WWW-Authenticate, Retry-After

@@ -20,6 +20,7 @@ from api.routers import (
     facilities,
     gaps,
     geography,
+    imports,
     layers,
     meta,
     nearest,
@@ -111,8 +112,8 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         tile_origins=[o.strip() for o in settings.tile_origins.split(",") if o.strip()],
         embed_ancestors=[o.strip() for o in settings.embed_origins.split(",") if o.strip()],
     )
-    for module in (meta, auth, users, layers, facilities, records, geography, nearest, network,
-                   gaps, plans, routes):  # fmt: skip
+    for module in (meta, auth, users, layers, facilities, records, imports, geography, nearest,
+                   network, gaps, plans, routes):  # fmt: skip
         app.include_router(module.router)
     if settings.static_dir.is_dir():
         app.mount("/", StaticFiles(directory=settings.static_dir, html=True), name="static")

@@ -14,7 +14,6 @@ The format follows the suffix of ``--out``: ``.geojson`` (FeatureCollection), ``
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import logging
 import sys
@@ -108,14 +107,12 @@ def _collection(args: argparse.Namespace, service: Any, geometry: str) -> dict[s
 
 def write_csv(collection: dict[str, Any], analysis: str, path: Path) -> None:
     """One row per feature, columns of :data:`layers.gaps.output.CSV_COLUMNS`."""
+    from geo.spreadsheet import csv_text
     from layers.gaps.output import CSV_COLUMNS, flat_rows
 
     columns = CSV_COLUMNS[analysis]
-    with path.open("w", encoding="utf-8-sig", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
-        writer.writeheader()
-        for row in flat_rows(collection):
-            writer.writerow({k: ("" if row.get(k) is None else row.get(k)) for k in columns})
+    rows = ([row.get(k) for k in columns] for row in flat_rows(collection))
+    path.write_text(csv_text(columns, rows, bom=True), encoding="utf-8")
 
 
 def _points_for_unflagged(service: Any, collection: dict[str, Any]) -> None:

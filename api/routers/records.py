@@ -8,19 +8,20 @@ when the record changed since).
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, Path, Query
+from fastapi import APIRouter, Header, Path, Query, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from api.deps import StaffDep, WorkflowDep
 from api.errors import RequestError
 from api.schemas import ErrorOut, facility_json
-from layers.registry.catalog import DISTRICTS, get_layer
+from layers.registry.catalog import DISTRICTS, LayerKind, get_layer
+from layers.registry.exports import MEDIA_TYPES, export_bytes
 from layers.registry.schema import FACILITY_ID_PATTERN, CardKind, Facility, ReviewState
-from layers.registry.workflow import EDITABLE_FIELDS
+from layers.registry.workflow import EDITABLE_FIELDS, all_records
 from layers.store.records import MAX_PAGE, RecordQuery, StoredRecord
 
 router = APIRouter(prefix="/api/v1", tags=["registry editing"])
@@ -224,13 +225,7 @@ def list_records(
     """Records as staff see them (editors: their district only), ordered by id."""
     if district is not None and district not in DISTRICTS:
         raise RequestError(f"unknown district {district[:20]!r}; valid: {', '.join(DISTRICTS)}")
-    reviews = None
-    if review is not None:
-        try:
-            reviews = [ReviewState(v.strip()) for v in review.split(",") if v.strip()]
-        except ValueError:
-            valid = ", ".join(s.value for s in ReviewState)
-            raise RequestError(f"unknown review state in {review[:80]!r}; valid: {valid}") from None
+    reviews = _reviews(review)
     if layer is not None:
         get_layer(layer)
     page = workflow.list(actor, RecordQuery(
@@ -239,6 +234,16 @@ def list_records(
     ))  # fmt: skip
     return JSONResponse({"items": [record_json(r) for r in page.items], "total": page.total},
                         headers={"Cache-Control": "private, no-store"})  # fmt: skip
+
+
+def _reviews(review: str | None) -> list[ReviewState] | None:
+    if review is None:
+        return None
+    try:
+        return [ReviewState(v.strip()) for v in review.split(",") if v.strip()]
+    except ValueError:
+        valid = ", ".join(s.value for s in ReviewState)
+        raise RequestError(f"unknown review state in {review[:80]!r}; valid: {valid}") from None
 
 
 @router.post("/facilities/{facility_id}/verify", response_model=RecordOut, responses=_ERRORS,
@@ -332,3 +337,29 @@ def review_action(
                                               versions=body.versions)  # fmt: skip
     return JSONResponse({"items": [record_json(r) for r in records], "total": len(records)})
 
+
+
+@router.get("/layers/{layer}/export", responses=_ERRORS, summary="Export a registry layer",
+            response_class=Response)  # fmt: skip
+def export_layer(
+    layer: Annotated[str, Path(max_length=40)], actor: StaffDep, workflow: WorkflowDep,
+    format: Annotated[Literal["geojson", "gpkg", "csv", "xlsx"], Query()] = "xlsx",
+    review: Annotated[str | None, Query(max_length=80, description="e.g. approved")] = None,
+    include_deleted: bool = False,
+) -> Response:
+    """Every record of the layer the caller may read (editors: their district), with its
+    workflow state. CSV and XLSX use the layer's own form columns, so the file can be fixed
+    and uploaded again (`POST /api/v1/imports`); GeoJSON and GeoPackage carry every field."""
+    info = get_layer(layer)
+    if info.kind is not LayerKind.REGISTRY:
+        raise RequestError(f"layer {layer!r} is not a registry layer", status_code=409,
+                           code="read_only_layer")  # fmt: skip
+    reviews = _reviews(review)
+    records = all_records(workflow, actor, RecordQuery(layer=layer, reviews=reviews,
+                                                       include_deleted=include_deleted))  # fmt: skip
+    body = export_bytes(layer, records, format)
+    stamp = datetime.now(UTC).strftime("%Y%m%d")
+    return Response(body, media_type=MEDIA_TYPES[format], headers={
+        "Content-Disposition": f'attachment; filename="{layer}-{stamp}.{format}"',
+        "Cache-Control": "private, no-store",
+    })  # fmt: skip

@@ -27,7 +27,6 @@ its path, in one :class:`~geo.routing.errors.ProblemValidationError`.
 
 from __future__ import annotations
 
-import csv
 import html
 import io
 import re
@@ -46,6 +45,7 @@ from geo.routing.checkup import (
     Vehicle,
 )
 from geo.routing.errors import ProblemValidationError
+from geo.spreadsheet import SafeWriter
 
 _HHMM = re.compile(r"^(\d{1,2}):(\d{2})$")
 
@@ -419,7 +419,7 @@ def plan_to_dict(plan: CheckupPlan, start_date: str | None = None) -> dict:
 def plan_to_csv(plan: CheckupPlan, start_date: str | None = None) -> str:
     """One row per stop, then one row per unassigned booking (``status`` column)."""
     buf = io.StringIO()
-    w = csv.writer(buf)
+    w = SafeWriter(buf)
     w.writerow(
         [
             "status",

@@ -20,12 +20,10 @@ def normalise_text(text: str | None) -> str:
 def match_key(name: str | None, address: str | None) -> str:
     """The key two rows share when they name the same facility at the same address.
 
-    Both parts are normalised (:func:`normalise_text`) and a leading ``上海市`` is dropped
-    from the address, so ``上海市徐汇区零陵北路2号`` and ``徐汇区 零陵北路 2 号`` agree.
+    The importer's own comparison forms (:func:`layers.registry.importing.matching.name_key`
+    and ``address_key``: half-width, no punctuation, ``上海市`` and the district dropped from
+    the address, ``110号`` = ``110``), so a stored record and an imported row agree.
     """
-    address_key = normalise_text(address)
-    for prefix in _PREFIXES:
-        if address_key.startswith(prefix):
-            address_key = address_key[len(prefix):]
-            break
-    return f"{normalise_text(name)}|{address_key}"
+    from layers.registry.importing.matching import address_key, name_key
+
+    return f"{name_key(name)}|{address_key(address)}"

@@ -193,12 +193,12 @@ class RegistryWorkflow:
         if unknown:
             raise InvalidFacilityError(f"fields {sorted(unknown)} cannot be set on a record")
         payload = {"source": f"registry: entered by {actor.username}", **fields}
-        facility = self._validated({
+        facility = self.validated({
             **payload, "id": new_facility_id(layer), "layer": layer,
             "review": ReviewState.DRAFT, "updated_at": datetime.now(UTC),
         })  # fmt: skip
         require(actor, "registry.edit", facility.district)
-        facility = self._flagged(facility)
+        facility = self.flagged(facility)
         with self.store.registry_transaction() as sql:
             sql.put(facility, version=1, published=False, updated_by=actor.username)
             sql.audit(self._entry(actor, "create", facility, diff_fields(None, facility),
@@ -235,7 +235,7 @@ class RegistryWorkflow:
                 merged["location_source"] = f"manual-pin: {actor.username}"
                 merged["uncertainty_m"] = None
             merged.update(review=ReviewState.DRAFT, updated_at=datetime.now(UTC))
-            facility = self._flagged(self._validated(merged))
+            facility = self.flagged(self.validated(merged))
             changed = diff_fields(old, facility)
             if not changed.keys() - {"review", "flags"}:
                 return current  # nothing changed: no new version, no audit line
@@ -402,7 +402,7 @@ class RegistryWorkflow:
                 facility = change(record.facility).model_copy(
                     update={"updated_at": datetime.now(UTC)}
                 )
-                facility = self._validated(facility.model_dump())
+                facility = self.validated(facility.model_dump())
                 published = record.published
                 if publish:
                     sql.publish(public_copy(facility))
@@ -467,13 +467,13 @@ class RegistryWorkflow:
             raise ReadOnlyLayerError(layer)
 
     @staticmethod
-    def _validated(fields: Mapping[str, Any]) -> Facility:
+    def validated(fields: Mapping[str, Any]) -> Facility:
         try:
             return Facility.model_validate(dict(fields))
         except ValidationError as exc:
             raise InvalidFacilityError(describe_validation(exc)) from None
 
-    def _flagged(self, facility: Facility) -> Facility:
+    def flagged(self, facility: Facility) -> Facility:
         """The record with its review flags recomputed from its position."""
         flags = [f for f in facility.flags if f not in (FLAG_COARSE, FLAG_OUTSIDE, FLAG_UNPLACED)]
         if not facility.located:
@@ -510,3 +510,16 @@ def _need_text(value: str | None, what: str) -> None:
     if len(value) > 500:
         raise InvalidFacilityError(f"{what} is longer than 500 characters")
 
+
+
+def all_records(workflow: RegistryWorkflow, actor: Actor, query: RecordQuery) -> list[StoredRecord]:
+    """Every working copy matching ``query`` that ``actor`` may read (all pages)."""
+    out: list[StoredRecord] = []
+    offset = 0
+    while True:
+        page = workflow.list(actor, RecordQuery(**{**query.__dict__, "limit": 1000,
+                                                   "offset": offset}))  # fmt: skip
+        out += page.items
+        offset += len(page.items)
+        if not page.items or offset >= page.total:
+            return out

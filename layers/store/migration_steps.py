@@ -218,6 +218,33 @@ _ACCOUNTS_POSTGRES = (
     "CREATE INDEX IF NOT EXISTS user_sessions_expiry ON user_sessions (expires_at_s)",
 )
 
+_UPLOADS_SQLITE = (
+    """
+    CREATE TABLE IF NOT EXISTS import_uploads (
+        id TEXT PRIMARY KEY,
+        actor TEXT NOT NULL,
+        layer TEXT NOT NULL,
+        filename TEXT NOT NULL,
+        options TEXT NOT NULL,
+        data BLOB NOT NULL,
+        created_at TEXT NOT NULL
+    ) WITHOUT ROWID
+    """,
+)
+_UPLOADS_POSTGRES = (
+    """
+    CREATE TABLE IF NOT EXISTS import_uploads (
+        id text PRIMARY KEY,
+        actor text NOT NULL,
+        layer text NOT NULL,
+        filename text NOT NULL,
+        options jsonb NOT NULL,
+        data bytea NOT NULL,
+        created_at timestamptz NOT NULL
+    )
+    """,
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         "0002_registry_records",
@@ -226,4 +253,5 @@ MIGRATIONS: tuple[Migration, ...] = (
         data=_copy_published_registries,
     ),
     Migration("0003_accounts", sqlite=_ACCOUNTS_SQLITE, postgres=_ACCOUNTS_POSTGRES),
+    Migration("0005_import_uploads", sqlite=_UPLOADS_SQLITE, postgres=_UPLOADS_POSTGRES),
 )

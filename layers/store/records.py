@@ -276,6 +276,15 @@ class RecordSQL:
                              f"{order} LIMIT {p} OFFSET {p}")
         return RecordPage(items, total)
 
+    def key_taken(self, layer: str, key: str) -> bool:
+        """Whether a live record of ``layer`` has this name + address key."""
+        p = self.d.placeholder
+        row = self.conn.execute(
+            f"SELECT 1 FROM registry_records WHERE layer = {p} AND match_key = {p} "
+            "AND deleted_at IS NULL LIMIT 1", (layer, key),
+        ).fetchone()  # fmt: skip
+        return row is not None
+
     # -- writes ----------------------------------------------------------------------------
     def put(
         self,
@@ -355,6 +364,42 @@ class RecordSQL:
             f"report) VALUES ({', '.join(marks)})",
             values,
         )
+
+    # -- dry-run uploads (committed later) -------------------------------------------------
+    def save_upload(self, upload_id: str, actor: str, layer: str, filename: str,
+                    options: dict[str, Any], data: bytes) -> None:  # fmt: skip
+        """Keep a dry run's file so that the same bytes can be committed later."""
+        p = self.d.placeholder
+        self.conn.execute(
+            "INSERT INTO import_uploads (id, actor, layer, filename, options, data, created_at) "
+            f"VALUES ({p}, {p}, {p}, {p}, {self.d.json_param}, {p}, {p})",
+            (upload_id, actor, layer, filename, json.dumps(options, ensure_ascii=False), data,
+             datetime.now(UTC).isoformat()),
+        )  # fmt: skip
+
+    def get_upload(self, upload_id: str) -> dict[str, Any] | None:
+        """A kept upload: actor, layer, filename, options, data, created_at."""
+        p = self.d.placeholder
+        row = self.conn.execute(
+            f"SELECT actor, layer, filename, {self.d.json_out('options')}, data, created_at "
+            f"FROM import_uploads WHERE id = {p}", (upload_id,),
+        ).fetchone()  # fmt: skip
+        if row is None:
+            return None
+        return {"actor": row[0], "layer": row[1], "filename": row[2],
+                "options": _as_json(row[3]) or {}, "data": bytes(row[4]),
+                "created_at": _as_datetime(row[5])}  # fmt: skip
+
+    def drop_uploads(self, *, upload_id: str | None = None, before: datetime | None = None) -> int:
+        """Forget one kept upload, or every one older than ``before``."""
+        p = self.d.placeholder
+        if upload_id is not None:
+            cursor = self.conn.execute(f"DELETE FROM import_uploads WHERE id = {p}", (upload_id,))
+        else:
+            cutoff = (before or datetime.now(UTC)).isoformat()
+            cursor = self.conn.execute(f"DELETE FROM import_uploads WHERE created_at < {p}",
+                                       (cutoff,))  # fmt: skip
+        return int(cursor.rowcount or 0)
 
     # -- audit reads -----------------------------------------------------------------------
     def history(

@@ -101,3 +101,38 @@ def test_network_build_and_calibrate_json(env: dict[str, str], tmp_path: Path) -
     calibrated = _run_json(env, "network", "calibrate", "--network", str(folder),
                            "--origins", "20", "--json")
     assert calibrated["n_pairs"] > 0
+
+
+def test_registry_import_json_and_exit_codes(env: dict[str, str], tmp_path: Path) -> None:
+    from tests.layers.importing.forms import XUHUI_CSV, health_point_form, to_xlsx
+
+    report = _run_json(env, "registry", "import", str(XUHUI_CSV), "--layer", "community_health",
+                       "--crs", "bd09", "--json")
+    assert set(report) == {"layer", "rows", "created", "updated", "unchanged", "skipped",
+                           "errors", "warnings", "committed"}
+    assert report["committed"] is True
+    assert report["created"] + report["updated"] == 13
+    again = _run_json(env, "registry", "import", str(XUHUI_CSV), "--layer", "community_health",
+                      "--crs", "bd09", "--json")
+    assert again["unchanged"] == 13
+    form = tmp_path / "hp.xlsx"
+    form.write_bytes(to_xlsx(health_point_form()))
+    refused = _run_json(env, "registry", "import", str(form), "--layer", "health_point",
+                        "--json", ok_codes=(1,))
+    assert refused["committed"] is False
+    assert {e["row"] for e in refused["errors"]} == {6, 7}
+    assert all(e["message_zh"] and e["message_en"] for e in refused["errors"])
+    junk = tmp_path / "junk.xlsx"
+    junk.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(100))
+    assert _run_json(env, "registry", "import", str(junk), "--layer", "health_point", "--json",
+                     ok_codes=(1,))["errors"]
+    usage = subprocess.run([str(SERVICEMAP), "registry", "import", str(junk), "--layer", "nope"],
+                           capture_output=True, text=True, env=env, cwd=REPO, timeout=120)
+    assert usage.returncode == 2
+    assert "Traceback" not in usage.stderr
+    exported = subprocess.run([str(SERVICEMAP), "registry", "export", "--layer",
+                               "community_health", "--format", "geojson", "--out", "-"],
+                              capture_output=True, env=env, cwd=REPO, timeout=120, check=True)
+    collection = json.loads(exported.stdout)
+    assert {f["properties"]["name"] for f in collection["features"]} >= {
+        "徐汇区斜土街道社区卫生服务中心"}

@@ -28,6 +28,7 @@ COMMON_SYNONYMS: dict[str, tuple[str, ...]] = {
     "seq": ("序号", "序", "no", "no.", "#", "seq"),
     "registry_no": ("统一编号", "编号", "站点编号", "登记编号", "点位编号", "registry_no",
                     "registryno", "registry number", "code"),
+    "record_id": ("记录编号", "记录编号recordid", "recordid", "record_id"),
     "name": ("名称", "站点名称", "点位名称", "场所名称", "机构名称", "阵地名称", "name",
              "facility", "facility name"),
     "address": ("地址", "详细地址", "具体地址", "所在地址", "站点地址", "地址(详细)", "address",

@@ -43,6 +43,7 @@ FIELDS: dict[str, FieldInfo] = {
     for info in (
         FieldInfo("seq", "int", "序号", "sequence number"),
         FieldInfo("registry_no", "str", "统一编号", "registry number"),
+        FieldInfo("record_id", "str", "记录编号", "this service's record id (in its own exports)"),
         FieldInfo("name", "str", "名称", "name"),
         FieldInfo("address", "str", "地址", "address"),
         FieldInfo("district", "str", "区", "district"),

@@ -19,13 +19,14 @@ names. Two rows of one file with the same name and address are an error.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -133,9 +134,23 @@ def existing_from_facility(facility: Any) -> ExistingRecord:
     data = facility.model_dump() if hasattr(facility, "model_dump") else dict(facility)
     extra = data.get("extra") or {}
     fields: dict[str, Any] = {key: value for key, value in extra.items() if key in COMPARED_FIELDS}
-    for key in ("name", "address", "district", "lon", "lat", "area_m2"):
+    for key in ("name", "address", "district", "lon", "lat", "area_m2", "registry_no",
+                "park_name", "n_firms", "n_workers"):
         if data.get(key) is not None:
             fields[key] = data[key]
+    planned = data.get("planned_completion")
+    if planned and "planned_date" not in fields:
+        with contextlib.suppress(ValueError):
+            text = str(planned)
+            if len(text) == 7:  # a month (YYYY-MM) is read as its last day, as in the sheet
+                first = date.fromisoformat(f"{text}-01")
+                following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+                fields["planned_date"] = following - timedelta(days=1)
+            else:
+                fields["planned_date"] = date.fromisoformat(text[:10])
+    contact = data.get("contact") or {}
+    if contact.get("name") and "contact_person" not in fields:
+        fields["contact_person"] = contact["name"]
     if data.get("services"):
         fields["services"] = list(data["services"])
     if data.get("phone") and "phones" not in fields:
@@ -153,6 +168,8 @@ def _as_record(record: Any) -> ExistingRecord:
 
 
 def _comparable(name: str, value: Any) -> Any:
+    if name == "area_approx":  # "approximate" is a flag: unset means exact
+        return bool(value)
     if value is None:
         return None
     if name == "services":
@@ -308,6 +325,9 @@ def flag_duplicate_rows(rows: Sequence[ParsedRow]) -> dict[int, list[DuplicateHi
             if j >= i:
                 continue
             other = items[j]
+            ids = (row.fields.get("record_id"), candidates[j].fields.get("record_id"))
+            if ids[0] and ids[1] and ids[0] != ids[1]:
+                continue  # two records of this service's own export: not duplicates
             if item.key_name == other.key_name and item.key_address == other.key_address and (
                 item.key_address or (item.lon is not None and other.lon is not None
                                      and _likely_duplicate(item, other))
@@ -363,6 +383,7 @@ def match_rows(
         if number:
             by_number[re.sub(r"\s+", "", nfkc(str(number))).upper()].append(i)
         by_key[(name_key(record.fields.get("name")), address_key(record.fields.get("address")))].append(i)
+    by_record_id = {record.id: i for i, record in enumerate(records)}
     record_items = [_item_from_fields(record.fields, record_id=record.id) for record in records]
     index = _Index(record_items)
     results: list[MatchResult] = []
@@ -374,7 +395,10 @@ def match_rows(
         result.duplicates.extend((row_hints or {}).get(row.row, ()))
         found: int | None = None
         number = row.fields.get("registry_no")
-        if number and by_number.get(number):
+        own_id = row.fields.get("record_id")
+        if own_id and own_id in by_record_id:
+            found, result.matched_on = by_record_id[own_id], "record_id"
+        elif number and by_number.get(number):
             found, result.matched_on = by_number[number][0], "registry_no"
         else:
             same = [i for i in by_key.get((item.key_name, item.key_address), ())

@@ -445,7 +445,7 @@ class MatchResult:
     row: int
     action: Action
     record_id: str | None = None
-    matched_on: Literal["registry_no", "name_address"] | None = None
+    matched_on: Literal["record_id", "registry_no", "name_address"] | None = None
     changes: list[FieldChange] = field(default_factory=list)
     duplicates: list[DuplicateHint] = field(default_factory=list)
 

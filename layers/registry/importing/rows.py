@@ -134,6 +134,8 @@ def parse_row(row_number: int, values: Sequence[Any], context: RowContext) -> Pa
         fields["seq"] = int(number) if number.isdigit() else number
     if cell := first("registry_no"):
         fields["registry_no"] = re.sub(r"\s+", "", nfkc(clean_text(cell[1]))).upper()
+    if cell := first("record_id"):
+        fields["record_id"] = re.sub(r"\s+", "", nfkc(clean_text(cell[1])))
     if cell := first("postcode"):
         postcode = nfkc(clean_text(cell[1])).replace(" ", "")
         fields["postcode"] = postcode
