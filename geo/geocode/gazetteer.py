@@ -38,6 +38,10 @@ from geo.geocode.normalize import (
 
 #: Shortlist size handed to rapidfuzz.
 SHORTLIST = 48
+#: Character pairs found in more names than this share are "common" (see search_names).
+COMMON_GRAM_SHARE = 0.02
+#: Distinct (query, district) searches remembered per gazetteer.
+SEARCH_CACHE_SIZE = 50_000
 #: Below this length ratio (shorter/longer key) a fuzzy score is capped at ``COVERAGE_CAP``.
 MIN_COVERAGE = 0.6
 COVERAGE_CAP = 80.0
@@ -207,6 +211,13 @@ class Gazetteer:
             for gram in bigrams(key):
                 postings.setdefault(gram, []).append(key_index)
         self.postings = {gram: np.array(ids, dtype=np.int64) for gram, ids in postings.items()}
+        # pairs in more than COMMON_GRAM_SHARE of the names (服务, 中心 …) say little and cost
+        # most of the shortlist's time: they count only when a query has nothing rarer
+        common = max(64, int(COMMON_GRAM_SHARE * len(keys)))
+        self.common_grams = frozenset(g for g, ids in self.postings.items() if len(ids) > common)
+        # (query key, district) -> hits; dict reads and writes are atomic under the GIL, so
+        # concurrent imports at worst compute an entry twice
+        self._search_cache: dict[tuple[str, str | None], tuple[NameHit, ...]] = {}
         self.addresses: dict[str, list[tuple[int, int]]] = {}
         for index, row in enumerate(places):
             street, number = row.get("street"), _first_number(row.get("housenumber"))
@@ -217,6 +228,18 @@ class Gazetteer:
         return len(self.ids)
 
     def search_names(self, query_key: str, district: str | None = None) -> list[NameHit]:
+        """Fuzzy name hits for a normalised query key, best first (cached; see
+        :meth:`_search_names`)."""
+        key = (query_key, district)
+        found = self._search_cache.get(key)
+        if found is None:
+            found = tuple(self._search_names(query_key, district))
+            if len(self._search_cache) >= SEARCH_CACHE_SIZE:
+                self._search_cache.clear()  # bounded; whole rows repeat within one import
+            self._search_cache[key] = found
+        return list(found)
+
+    def _search_names(self, query_key: str, district: str | None = None) -> list[NameHit]:
         """Fuzzy name hits for a normalised query key, best first (one per place).
 
         Parameters
@@ -235,17 +258,19 @@ class Gazetteer:
             return []
         exact = self.exact.get(query_key, [])
         grams = bigrams(query_key)
-        arrays = [self.postings[gram] for gram in grams if gram in self.postings]
+        rare = [gram for gram in grams if gram in self.postings and gram not in self.common_grams]
+        arrays = [self.postings[gram] for gram in (rare or [g for g in grams if g in self.postings])]
         chosen: list[int] = list(exact)
         if arrays:
-            counts = np.bincount(np.concatenate(arrays), minlength=len(self.keys)).astype(float)
+            # only the keys sharing a pair with the query are counted (sparse, not all keys)
+            ids, shared = np.unique(np.concatenate(arrays), return_counts=True)
+            counts = shared.astype(float)
             if district is not None and district in DISTRICTS:
-                counts += 0.5 * (self.key_district == DISTRICTS.index(district)) * (counts > 0)
-            top = min(SHORTLIST, int(np.count_nonzero(counts)))
-            if top:
-                best = np.argpartition(-counts, top - 1)[:top]
-                floor = max(1.0, 0.34 * len(grams))
-                chosen += [int(k) for k in best if counts[k] >= floor]
+                counts += 0.5 * (self.key_district[ids] == DISTRICTS.index(district))
+            top = min(SHORTLIST, len(ids))
+            best = np.argpartition(-counts, top - 1)[:top] if top < len(ids) else np.arange(len(ids))
+            floor = max(1.0, 0.34 * len(grams))
+            chosen += [int(ids[k]) for k in best if shared[k] >= floor]
         if not chosen:
             return []
         unique = list(dict.fromkeys(chosen))

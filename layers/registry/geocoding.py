@@ -53,12 +53,16 @@ _OFFLINE_LOCK = threading.Lock()
 
 def offline_geocoder(data_dir: Path) -> OfflineGeocoder:
     """The process-wide offline geocoder of a data directory, built once under a lock."""
+    found = _OFFLINE.get(Path(data_dir))
+    if found is not None:  # the fast path takes no lock and resolves no path
+        return found
     key = Path(data_dir).resolve()
     with _OFFLINE_LOCK:
         found = _OFFLINE.get(key)
         if found is None:
             found = OfflineGeocoder(load_gazetteer(key))
             _OFFLINE[key] = found
+        _OFFLINE[Path(data_dir)] = found
         return found
 
 

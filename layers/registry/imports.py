@@ -244,6 +244,8 @@ class ImportService:
         warnings += [_problem(p) for p in parsed.file_problems if p.severity == "warning"]
         matches = {match.row: match for match in parsed.matches}
         near = _NearIndex([record.facility for record in existing])
+        centres = _CentreNames(self.store.layer_records("community_health")
+                               if options.layer == "health_point" else [])  # fmt: skip
         outcomes: list[RowOutcome] = []
         writes: list[tuple[RowOutcome, Facility, Any]] = []
         default_district = parsed.table.contact.district if parsed.table.contact else None
@@ -254,6 +256,8 @@ class ImportService:
             outcome, facility, current = self._row(actor, row, matches.get(row.row), by_id,
                                                    near, options, default_district, errors,
                                                    warnings)  # fmt: skip
+            if facility is not None and row.fields.get("partner_centre"):
+                facility = centres.link(facility, row, warnings)
             outcomes.append(outcome)
             if facility is not None:
                 writes.append((outcome, facility, current))
@@ -511,6 +515,38 @@ class ImportService:
         logger.info("import %s by %s: %d created, %d updated (%s)", report.import_id,
                     actor.username, report.count("created"), report.count("updated"),
                     report.filename)  # fmt: skip
+
+
+class _CentreNames:
+    """Community health centres by name, to link a health point to its partner centre."""
+
+    def __init__(self, records: list[Any]) -> None:
+        self.records = [r.facility for r in records]
+        self.keys = [_bare_name(f.name, f.district) for f in self.records]
+
+    def find(self, name: str, district: str | None) -> Facility | None:
+        key = _bare_name(name, district)
+        best: tuple[float, int] | None = None
+        for i, (facility, other) in enumerate(zip(self.records, self.keys, strict=True)):
+            if district and facility.district and facility.district != district:
+                continue
+            score = 100.0 if other == key else fuzz.ratio(key, other)
+            if score >= MERGE_NAME_SCORE and (best is None or score > best[0]):
+                best = (score, i)
+        return None if best is None else self.records[best[1]]
+
+    def link(self, facility: Facility, row: ParsedRow, warnings: list[dict[str, Any]]) -> Facility:
+        """``facility`` with ``partner_centre_id`` set, or a warning when no centre matches."""
+        name = str(row.fields["partner_centre"])
+        found = self.find(name, facility.district)
+        if found is None:
+            warnings.append(_row_error(
+                row.row, "partner_centre", name,
+                f"找不到合作社区卫生服务中心“{name}”：请先导入该中心，或检查名称",
+                f"no community health centre named {name!r}: import it first or check the name",
+                "partner_not_found"))  # fmt: skip
+            return facility
+        return facility.model_copy(update={"partner_centre_id": found.id})
 
 
 class _NearIndex:

@@ -200,6 +200,7 @@ class RegistryWorkflow:
         require(actor, "registry.edit", facility.district)
         facility = self.flagged(facility)
         with self.store.registry_transaction() as sql:
+            check_links(sql, facility)
             sql.put(facility, version=1, published=False, updated_by=actor.username)
             sql.audit(self._entry(actor, "create", facility, diff_fields(None, facility),
                                   comment))  # fmt: skip
@@ -239,6 +240,7 @@ class RegistryWorkflow:
             changed = diff_fields(old, facility)
             if not changed.keys() - {"review", "flags"}:
                 return current  # nothing changed: no new version, no audit line
+            check_links(sql, facility)
             sql.put(facility, version=current.version + 1, published=current.published,
                     updated_by=actor.username)  # fmt: skip
             sql.audit(self._entry(actor, "edit", facility, changed, comment))
@@ -492,6 +494,21 @@ class RegistryWorkflow:
         return AuditEntry(action=action, actor=actor.username, role=str(actor.role),
                           facility_id=facility.id, layer=facility.layer,
                           district=facility.district, changes=changes, comment=comment)  # fmt: skip
+
+
+def check_links(sql: RecordSQL, facility: Facility) -> None:
+    """Refuse a partner centre that is not a live community health centre record (422)."""
+    partner = facility.partner_centre_id
+    if partner is None:
+        return
+    if facility.layer != "health_point":
+        raise InvalidFacilityError("only health points name a partner community health centre")
+    found = sql.get(partner)
+    if found is None or found.deleted_at is not None or found.facility.layer != "community_health":
+        raise InvalidFacilityError(
+            f"partner_centre_id {partner[:80]!r} is not a community health centre of the "
+            "registry (layer community_health)"
+        )
 
 
 def describe_validation(exc: ValidationError, limit: int = 5) -> str:

@@ -241,3 +241,25 @@ def test_export_cells_never_run_as_formulas(imports) -> None:
     values = [cell.value for cell in sheet[2]]
     assert "'=HYPERLINK(\"http://x\",\"点我\")" in values
     assert all(cell.data_type != "f" for cell in sheet[2])
+
+
+def test_a_health_point_names_its_partner_centre(imports) -> None:
+    imports.run(REVIEWER, XUHUI_CSV.read_bytes(), XUHUI_CSV.name,
+                ImportOptions("community_health", crs="bd09", dry_run=False))
+    rows = [["名称", "区", "地址", "合作社区卫生服务中心"],
+            ["漕河泾园区健康服务点", "徐汇区", "宜山路900号", "漕河泾街道社区卫生服务中心"],
+            ["田林园区健康服务点", "徐汇区", "田林路140号", "不存在的中心"]]
+    from tests.layers.importing.forms import Grid
+
+    report = imports.run(XUHUI_EDITOR, to_xlsx(Grid(rows)), "hp.xlsx",
+                         ImportOptions("health_point", dry_run=False))
+    assert report.committed
+    first = imports.store.get_record(report.outcomes[0].record_id).facility
+    centre = imports.store.get_record(first.partner_centre_id).facility
+    assert centre.layer == "community_health"
+    assert "漕河泾" in centre.name
+    assert imports.store.get_record(report.outcomes[1].record_id).facility.partner_centre_id is None
+    assert any(w["code"] == "partner_not_found" for w in report.warnings)
+    with pytest.raises(Exception, match="not a community health centre"):
+        imports.workflow.update(XUHUI_EDITOR, first.id, {"partner_centre_id": "hospital:x"},
+                                imports.store.get_record(first.id).version)

@@ -126,7 +126,8 @@ def parse_row(row_number: int, values: Sequence[Any], context: RowContext) -> Pa
         found = cells_by_field.get(name)
         return found[0] if found else None
 
-    for name in ("name", "address", "contact_person", "park_name", "notes", "street"):
+    for name in ("name", "address", "contact_person", "park_name", "notes", "street",
+                 "partner_centre"):
         if cell := first(name):
             fields[name] = clean_text(cell[1])
     if cell := first("seq"):
