@@ -193,6 +193,10 @@ class RegistryWorkflow:
         if unknown:
             raise InvalidFacilityError(f"fields {sorted(unknown)} cannot be set on a record")
         payload = {"source": f"registry: entered by {actor.username}", **fields}
+        if "location_precision" not in fields:  # a position given is exact, none is unknown
+            located = fields.get("lon") is not None and fields.get("lat") is not None
+            payload["location_precision"] = (LocationPrecision.EXACT if located
+                                             else LocationPrecision.UNKNOWN)  # fmt: skip
         facility = self.validated({
             **payload, "id": new_facility_id(layer), "layer": layer,
             "review": ReviewState.DRAFT, "updated_at": datetime.now(UTC),
@@ -235,6 +239,8 @@ class RegistryWorkflow:
                 merged["location_precision"] = LocationPrecision.EXACT
                 merged["location_source"] = f"manual-pin: {actor.username}"
                 merged["uncertainty_m"] = None
+            if merged.get("lon") is None and "location_precision" not in changes:
+                merged["location_precision"] = LocationPrecision.UNKNOWN  # the pin was removed
             merged.update(review=ReviewState.DRAFT, updated_at=datetime.now(UTC))
             facility = self.flagged(self.validated(merged))
             changed = diff_fields(old, facility)

@@ -163,7 +163,8 @@ class SQLiteStore(SQLFacilityStore):
             )
             if not self._memory:
                 conn.execute("PRAGMA journal_mode = WAL")
-                conn.execute("PRAGMA synchronous = NORMAL")
+                # FULL: a committed transaction survives a power cut, not only a crash
+                conn.execute("PRAGMA synchronous = FULL")
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open the SQLite database {self.path}: {exc}") from exc
         with self._connections_lock:

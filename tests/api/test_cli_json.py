@@ -136,3 +136,12 @@ def test_registry_import_json_and_exit_codes(env: dict[str, str], tmp_path: Path
     collection = json.loads(exported.stdout)
     assert {f["properties"]["name"] for f in collection["features"]} >= {
         "徐汇区斜土街道社区卫生服务中心"}
+
+
+def test_backup_and_restore_json_agree(env: dict[str, str], tmp_path: Path) -> None:
+    _run_json(env, "layers", "--json")  # a seeded store
+    archive = tmp_path / "backup.db"
+    backed = _run_json(env, "backup", "--out", str(archive), "--json")
+    assert backed["registry_records"]["rows"] > 1000
+    restored = _run_json(env, "restore", str(archive), "--json")
+    assert restored == backed
