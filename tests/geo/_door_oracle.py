@@ -73,8 +73,8 @@ def snap_points(graph: nx.MultiDiGraph, lon: np.ndarray, lat: np.ndarray) -> lis
     for (u, v, key), px, py in zip(edges, np.atleast_1d(x), np.atleast_1d(y), strict=True):
         u, v = int(u), int(v)
         data = graph.edges[u, v, key]
-        line = data.get("geometry") or shapely.LineString(
-            [(graph.nodes[u]["x"], graph.nodes[u]["y"]), (graph.nodes[v]["x"], graph.nodes[v]["y"])])
+        ends = [(graph.nodes[n]["x"], graph.nodes[n]["y"]) for n in (u, v)]
+        line = data.get("geometry") or shapely.LineString(ends)
         point = shapely.Point(px, py)
         share = line.project(point) / line.length if line.length > 0 else 0.0
         length = float(data["length"])
