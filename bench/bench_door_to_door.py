@@ -68,6 +68,9 @@ def main() -> None:
     parser.add_argument("--points", type=int, default=200, help="query points (default 200)")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
+    missing = [str(p) for p in args.osm if not p.is_file()]
+    if missing:
+        parser.error(f"no such OSM file: {', '.join(missing)}")
     load_before = os.getloadavg()
     net = load_network(args.network)
     f_lon, f_lat = _relay_stations()
