@@ -63,11 +63,30 @@ class QueryEcho(BaseModel):
 
 class NearestResultOut(BaseModel):
     facility: FacilityOut
-    distance_m: float | None = Field(description="Distance in metres; null when unreachable")
+    distance_m: float | None = Field(
+        description="Distance in metres of the whole trip, door to door: for network answers "
+        "the walk from the point to the street, the street part and the walk from the street "
+        "to the facility; null when unreachable"
+    )
     method: Literal["straight_line", "network", "estimated", "unreachable"]
-    duration_s: float | None = None
-    snap_distance_m: float | None = None
-    route: dict[str, Any] | None = Field(default=None, description="GeoJSON LineString")
+    duration_s: float | None = Field(
+        default=None, description="Travel time in seconds of the whole trip (access legs walked)"
+    )
+    network_m: float | None = Field(
+        default=None, description="The street part of `distance_m` (network answers only)"
+    )
+    access_m: tuple[float, float] | None = Field(
+        default=None,
+        description="The access legs [origin to its street, facility's street to the facility] "
+        "in metres: `distance_m = access_m[0] + network_m + access_m[1]` (network answers only)",
+    )
+    snap_distance_m: float | None = Field(
+        default=None, description="Distance from the point to its street (= `access_m[0]`)"
+    )
+    route: dict[str, Any] | None = Field(
+        default=None,
+        description="GeoJSON LineString from the query point along the streets to the facility",
+    )
 
 
 class NearestOut(BaseModel):

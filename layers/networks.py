@@ -70,13 +70,21 @@ class NetworkUnavailableError(LayersError):
 
 @dataclass(frozen=True)
 class NetworkHit:
-    """One nearest result by network or estimate."""
+    """One nearest result by network or estimate.
+
+    ``distance_m`` and ``duration_s`` are the whole trip, door to door. For a network
+    answer ``network_m`` is its street part and ``access_m`` the two access legs
+    ``(origin to its street, facility's street to the facility)``, so that
+    ``distance_m = access_m[0] + network_m + access_m[1]``; an estimate has neither.
+    """
 
     facility: Facility
     distance_m: float
     duration_s: float
     method: str  # "network" or "estimated"
     route: list[list[float]] | None = None
+    network_m: float | None = None
+    access_m: tuple[float, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -270,9 +278,10 @@ class NetworkService:
     ) -> NetworkNearest:
         """The ``k`` facilities of ``layer`` with the shortest travel time on ``profile``.
 
-        Inside the network's coverage the answer is a network route from the point snapped
-        to the nearest street (refused when farther than ``max_snap_m``); facilities off the
-        network are added with an estimate. Outside coverage every answer is an estimate
+        Inside the network's coverage the answer is a network route, door to door: from
+        the point to its nearest street (refused when farther than ``max_snap_m``), along
+        the streets, and from the facility's street to the facility, ranked by that whole
+        trip; facilities off the network are added with an estimate. Outside coverage every answer is an estimate
         (great-circle × calibrated detour factor), marked ``estimated``, with no route.
 
         Raises
@@ -361,13 +370,17 @@ class NetworkService:
         if status == "snap_too_far":
             raise SnapTooFarError(snap_m, self.max_snap_m, subset.index.net.name)
         hits = []
+        access = result.access_m
         for j in range(k):
             idx = int(result.facility[0, j])
             if idx < 0:
                 continue
             route = result.routes[0][j] if result.routes is not None else None
-            hits.append(NetworkHit(subset.facilities[idx], float(result.distance_m[0, j]),
-                                   float(result.duration_s[0, j]), "network", route))
+            legs = (float(access[0, j, 0]), float(access[0, j, 1]))
+            distance = float(result.distance_m[0, j])
+            hits.append(NetworkHit(subset.facilities[idx], distance,
+                                   float(result.duration_s[0, j]), "network", route,
+                                   distance - legs[0] - legs[1], legs))  # fmt: skip
         if subset.outside.size:
             hits += self._estimated_hits(subset, subset.outside, lon, lat, k, max_cost_s,
                                          calibration)
@@ -426,26 +439,33 @@ class NetworkService:
         profile: str,
         cutoff_s: float | None,
     ) -> dict[str, Any]:
-        """Travel times (s) and distances (m) from origins to destinations.
+        """Travel times (s) and distances (m) from origins to destinations, door to door.
 
-        Pairs with both ends inside the network's coverage are routed on the network; any
-        other pair is estimated. With a cutoff, only pairs within it are returned (sparse).
+        Pairs with both ends inside the network's coverage are routed on the network (the
+        access legs between each point and its street included); any other pair is
+        estimated. With a cutoff, only pairs within it are returned (sparse). The answer
+        also holds every point's access leg (``origin_access_m``, ``destination_access_m``;
+        NaN outside coverage or beyond the snapping limit).
         """
         net = self.network(profile)
         calibration = self.calibration(profile)
         o_in = in_coverage(net, origins[:, 0], origins[:, 1])
         d_in = in_coverage(net, destinations[:, 0], destinations[:, 1])
-        times = travel_matrix(net, origins[:, 0], origins[:, 1], destinations[:, 0],
-                              destinations[:, 1], weight="time", max_snap_m=self.max_snap_m).values
+        by_time = travel_matrix(net, origins[:, 0], origins[:, 1], destinations[:, 0],
+                                destinations[:, 1], weight="time", max_snap_m=self.max_snap_m)
         lengths = travel_matrix(net, origins[:, 0], origins[:, 1], destinations[:, 0],
                                 destinations[:, 1], weight="length",
                                 max_snap_m=self.max_snap_m).values
-        times = np.asarray(times, dtype=float)
+        times = np.asarray(by_time.values, dtype=float)
         lengths = np.asarray(lengths, dtype=float)
+        o_snap, d_snap = by_time.origin_snap, by_time.destination_snap
+        o_access = np.where(o_in & o_snap.ok, o_snap.snap_distance_m, np.nan)
+        d_access = np.where(d_in & d_snap.ok, d_snap.snap_distance_m, np.nan)
         great_circle = haversine_m(origins[:, 0, None], origins[:, 1, None],
                                    destinations[None, :, 0], destinations[None, :, 1])
         estimated = ~(o_in[:, None] & d_in[None, :])
         times = np.where(estimated, great_circle / calibration.crow_speed_mps, times)
         lengths = np.where(estimated, great_circle * calibration.detour_median, lengths)
         return {"network": net.name, "duration_s": times, "distance_m": lengths,
-                "estimated": estimated, "cutoff_s": cutoff_s}
+                "estimated": estimated, "cutoff_s": cutoff_s, "origin_access_m": o_access,
+                "destination_access_m": d_access}

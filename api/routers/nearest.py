@@ -54,8 +54,12 @@ def nearest(
 
     With `profile=walk` (default) or `drive`, a point inside the profile's network coverage
     (`/api/v1/networks`) is snapped to the nearest street (`snap_distance_m`; refused with
-    422 beyond the limit) and each result carries the network `distance_m`, `duration_s`
-    (walking 1.2 m/s; driving by road class) and the `route`, with `method: network`.
+    422 beyond the limit) and each result carries, with `method: network`, the door-to-door
+    `distance_m` and `duration_s` (the walk from the point to the street, the street part,
+    and the walk from the street to the facility; walking 1.2 m/s, driving by road class
+    with the two access legs walked), split into `access_m` [origin, facility] and
+    `network_m`, and the `route` from the point to the facility. Results are ranked by that
+    door-to-door time, and `max_minutes` limits it.
     Outside coverage, and for facilities off the network, results are estimates
     (great-circle × the network's calibrated detour factor), `method: estimated`, with no
     route. When nothing can be reached (e.g. across the river on foot) `status` is
@@ -100,6 +104,9 @@ def nearest(
             "method": hit.method,
             "snap_distance_m": snap if hit.method == "network" else None,
         }
+        if hit.network_m is not None and hit.access_m is not None:
+            item["network_m"] = round(hit.network_m, 1)
+            item["access_m"] = [round(hit.access_m[0], 1), round(hit.access_m[1], 1)]
         if hit.route is not None:
             item["route"] = {"type": "LineString", "coordinates": hit.route}
         results.append(item)

@@ -117,9 +117,14 @@ class MatrixRequest(BaseModel):
 
 @router.post("/matrix", summary="Travel-time matrix")
 def matrix(body: MatrixRequest, request: Request, registry: RegistryDep) -> JSONResponse:
-    """Travel times (seconds) and distances (metres) from every origin to every destination.
-    Without `max_minutes` the answer is dense (`null` = unreachable) with a `methods` matrix
-    (`network` or `estimated`); with it, only the pairs within the limit are listed."""
+    """Travel times (seconds) and distances (metres) from every origin to every destination,
+    door to door: a `network` pair includes the walk from the origin to its street and from
+    the destination's street to the destination (`access_m`: each point's access leg in
+    metres, `null` for points outside coverage; for driving the access legs are walked), an
+    `estimated` pair is great-circle × the calibrated detour factor. Without `max_minutes` the
+    answer is dense (`null` = unreachable) with a `methods` matrix (`network` or
+    `estimated`); with it, only the pairs within the limit are listed, each network pair
+    with its `network_m` (street part) and `access_m` [origin, destination]."""
     cells = len(body.origins) * len(body.destinations)
     if cells > MAX_MATRIX_CELLS:
         raise RequestError(f"{len(body.origins)} origins × {len(body.destinations)} destinations "
@@ -139,8 +144,13 @@ def matrix(body: MatrixRequest, request: Request, registry: RegistryDep) -> JSON
     destinations = convert(body.destinations, "destinations")
     result = network_service(request).matrix(origins, destinations, body.profile, None)
     times, lengths, estimated = result["duration_s"], result["distance_m"], result["estimated"]
-    answer: dict[str, Any] = {"profile": body.profile, "network": result["network"],
-                              "origins": len(origins), "destinations": len(destinations)}
+    o_access, d_access = result["origin_access_m"], result["destination_access_m"]
+    answer: dict[str, Any] = {
+        "profile": body.profile, "network": result["network"], "origins": len(origins),
+        "destinations": len(destinations),
+        "access_m": {"origins": [_metres(v) for v in o_access.tolist()],
+                     "destinations": [_metres(v) for v in d_access.tolist()]},
+    }  # fmt: skip
     if body.max_minutes is None:
         answer["duration_s"] = [[round(v, 1) if np.isfinite(v) else None for v in row]
                                 for row in times.tolist()]
@@ -153,9 +163,28 @@ def matrix(body: MatrixRequest, request: Request, registry: RegistryDep) -> JSON
         rows, cols = np.nonzero(np.isfinite(times) & (times <= limit))
         answer["max_minutes"] = body.max_minutes
         answer["pairs"] = [
-            {"origin": int(i), "destination": int(j), "duration_s": round(float(times[i, j]), 1),
-             "distance_m": round(float(lengths[i, j]), 1),
-             "method": "estimated" if estimated[i, j] else "network"}
+            _pair(i, j, float(times[i, j]), float(lengths[i, j]), bool(estimated[i, j]),
+                  float(o_access[i]), float(d_access[j]))
             for i, j in zip(rows.tolist(), cols.tolist(), strict=True)
-        ]
+        ]  # fmt: skip
     return JSONResponse(answer)
+
+
+def _metres(value: float) -> float | None:
+    return round(value, 1) if np.isfinite(value) else None
+
+
+def _pair(
+    i: int, j: int, time_s: float, length_m: float, estimated: bool, o_access: float,
+    d_access: float,
+) -> dict[str, Any]:  # fmt: skip
+    """One pair of a sparse matrix answer; a network pair with its street part and legs."""
+    pair: dict[str, Any] = {"origin": i, "destination": j, "duration_s": round(time_s, 1),
+                            "distance_m": round(length_m, 1),
+                            "method": "estimated" if estimated else "network"}  # fmt: skip
+    if not estimated:
+        if length_m == 0.0:  # a point to itself: no access legs walked
+            o_access = d_access = 0.0
+        pair["network_m"] = round(length_m - o_access - d_access, 1)
+        pair["access_m"] = [round(o_access, 1), round(d_access, 1)]
+    return pair

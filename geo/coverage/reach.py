@@ -5,10 +5,12 @@ in seconds and the method that produced it:
 
 * ``network`` -- both lie inside the coverage polygon of the same walk network and snap to
   it: shortest walking time from the workplace's representative point to the facility,
-  from a bounded Dijkstra run from the facility on the *reversed* graph (so one-way
-  streets, if a profile had them, are followed in the walker's direction). Partial edges
-  at both ends and a shared street piece are handled as in :mod:`geo.network.matrix`. A pair
-  the network cannot connect (across the Huangpu on foot) is not reachable.
+  door to door (the walk from the point to its street, the streets, and the walk from the
+  facility's street to the facility: :func:`geo.network.snap.access_cost`), from a bounded
+  Dijkstra run from the facility on the *reversed* graph (so one-way streets, if a profile
+  had them, are followed in the walker's direction). Access legs, partial edges at both ends
+  and a shared street piece are handled as in :mod:`geo.network.matrix`. A pair the network
+  cannot connect (across the Huangpu on foot) is not reachable.
 * ``estimated`` -- any other pair: great-circle distance divided by the calibrated
   crow-fly walking speed of the network (:mod:`geo.network.estimate`).
 * ``inside`` -- the facility lies inside the workplace polygon: 0 s.
@@ -36,7 +38,7 @@ from geo.coverage.errors import InvalidThresholdError
 from geo.nearest import unit_vectors
 from geo.network.csr import Network
 from geo.network.estimate import Calibration, great_circle_m, in_coverage
-from geo.network.snap import DEFAULT_MAX_SNAP_M, arrive_costs, leave_costs, snap
+from geo.network.snap import DEFAULT_MAX_SNAP_M, access_cost, arrive_costs, leave_costs, snap
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +89,7 @@ class _NetPart:
     cost_tail: np.ndarray
     geo: np.ndarray
     fraction: np.ndarray
+    access_s: np.ndarray  # walk from each workplace's point to its street
 
 
 class ReachModel:
@@ -136,11 +139,12 @@ class ReachModel:
             if cand.size:
                 ends = leave_costs(net, s, "time")
                 self._parts.append(_NetPart(net, cand, ends.node_head, ends.cost_head,
-                                            ends.node_tail, ends.cost_tail, s.geo, s.fraction))
+                                            ends.node_tail, ends.cost_tail, s.geo, s.fraction,
+                                            access_cost(s)))  # fmt: skip
             else:
                 e = np.empty(0, dtype=np.int64)
                 self._parts.append(_NetPart(net, e, e, np.empty(0), e, np.empty(0), e,
-                                            np.empty(0)))  # fmt: skip
+                                            np.empty(0), np.empty(0)))  # fmt: skip
         self._tree = cKDTree(unit_vectors(self.wp_lon, self.wp_lat))
         self._polygons = None
         if wp_polygons is not None and len(wp_polygons):
@@ -224,6 +228,7 @@ class ReachModel:
         net = part.net
         fs = snap(net, lon, lat, max_snap_m=np.inf)
         arrive = arrive_costs(net, fs, "time")
+        fac_access = access_cost(fs)
         graph = net.reverse_graph("time")
         n_f = fac_idx.size
         out_f, out_w, out_t = [], [], []
@@ -248,9 +253,9 @@ class ReachModel:
             shared = np.flatnonzero(np.isin(fs.geo[rows], part.geo))
             for r in shared.tolist():
                 j = rows[r]
-                direct = _to_facility_on_piece(net, int(fs.geo[j]), float(fs.fraction[j]),
-                                               part.geo, part.fraction)  # fmt: skip
-                cost[r] = np.minimum(cost[r], direct)
+                along = _to_facility_on_piece(net, int(fs.geo[j]), float(fs.fraction[j]),
+                                              part.geo, part.fraction)  # fmt: skip
+                cost[r] = np.minimum(cost[r], along + part.access_s + float(fac_access[j]))
             r_i, w_i = np.nonzero(cost <= cutoff_s)
             out_f.append(fac_idx[rows[r_i]])
             out_w.append(part.members[w_i])

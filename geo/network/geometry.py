@@ -77,8 +77,15 @@ def route_lonlat(
     edges: Sequence[int] | np.ndarray,
     d_geo: int,
     d_t: float,
+    *,
+    origin: tuple[float, float] | None = None,
+    destination: tuple[float, float] | None = None,
 ) -> list[list[float]]:
     """Coordinates of a route, rounded to 1e-7 degrees, without repeated points.
+
+    With ``origin`` / ``destination`` (the points that were snapped, ``(lon, lat)``) the
+    line also runs along their access legs: it starts at the origin and ends at the
+    destination, not at their snapped positions on the street.
 
     Parameters
     ----------
@@ -93,6 +100,8 @@ def route_lonlat(
         Directed edges from ``start_node`` to the end of the last piece the route enters by.
     d_geo, d_t
         Destination piece and fraction.
+    origin, destination
+        The unsnapped end points, drawn as the first and last coordinates (optional).
     """
     if start_node < 0:
         coords = partial_piece(net, o_geo, o_t, d_t)
@@ -107,5 +116,9 @@ def route_lonlat(
             coords.extend(net.polylines[1][idx].tolist())
             last = int(net.indices[edges[-1]])
         coords.extend(partial_piece(net, d_geo, end_fraction(net, d_geo, last), d_t)[1:])
+    if origin is not None:
+        coords.insert(0, [origin[0], origin[1]])
+    if destination is not None:
+        coords.append([destination[0], destination[1]])
     rounded: list[list[float]] = np.round(np.asarray(coords, dtype=np.float64), 7).tolist()
     return [c for i, c in enumerate(rounded) if i == 0 or c != rounded[i - 1]]

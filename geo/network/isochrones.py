@@ -2,8 +2,9 @@
 
 The polygon for a threshold ``T`` is the union of the street stretches reachable within
 ``T`` -- whole pieces whose far end is reached, partial pieces up to the exact point where
-the time runs out, and the stretch around the start point -- buffered by ``buffer_m``
-metres. Partial stretches are shortened by ``buffer_m`` so that the buffer does not carry
+the time runs out, the stretch around the start point, and the start's access leg (the
+straight walk from the point to its street, which uses up part of the budget first) --
+buffered by ``buffer_m`` metres. Partial stretches are shortened by ``buffer_m`` so that the buffer does not carry
 the polygon past the limit along the street. Holes (blocks enclosed by reached streets)
 can be filled up to ``fill_holes_m2``. Not a convex hull: a street not reached stays out.
 
@@ -25,7 +26,7 @@ from geo.network.errors import InvalidQueryError
 from geo.network.nearest import FacilityIndex
 from geo.network.polygons import street_area
 from geo.network.search import search_from
-from geo.network.snap import DEFAULT_MAX_SNAP_M, snap_one
+from geo.network.snap import ACCESS_SPEED_MPS, DEFAULT_MAX_SNAP_M, access_cost, snap_one
 
 #: Default buffer around reached streets, metres.
 DEFAULT_BUFFER_M = 25.0
@@ -176,6 +177,27 @@ def _polygon(
     return shapely.transform(geom, to_lonlat), area
 
 
+def access_segments(
+    px: np.ndarray, py: np.ndarray, sx: np.ndarray, sy: np.ndarray, reach_m: np.ndarray
+) -> np.ndarray:
+    """Access legs ``(k, 2, 2)`` from points towards their snapped positions (EPSG:32651).
+
+    Each leg runs from the point ``(px, py)`` straight towards ``(sx, sy)`` and is cut
+    ``reach_m`` metres from the point; legs with nothing in reach (or of length 0) are left
+    out.
+    """
+    px, py, sx, sy, reach_m = np.broadcast_arrays(*(np.atleast_1d(np.asarray(a, float))
+                                                    for a in (px, py, sx, sy, reach_m)))  # fmt: skip
+    length = np.hypot(sx - px, sy - py)
+    keep = (length > 0) & (reach_m > 0)
+    r = np.minimum(reach_m[keep] / length[keep], 1.0)
+    out = np.empty((int(keep.sum()), 2, 2))
+    out[:, 0, 0], out[:, 0, 1] = px[keep], py[keep]
+    out[:, 1, 0] = px[keep] + r * (sx[keep] - px[keep])
+    out[:, 1, 1] = py[keep] + r * (sy[keep] - py[keep])
+    return out
+
+
 def reached_parts(
     net: Network,
     dist: np.ndarray,
@@ -184,11 +206,14 @@ def reached_parts(
     shrink_m: float = 0.0,
     start_geo: int | None = None,
     start_t: float = 0.0,
+    start_access_s: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Pieces reached whole, and sub-segments ``(k, 2, 2)`` of the partly reached ones.
 
-    ``dist`` is the cost from the start to every node; ``start_geo``/``start_t`` add the
-    stretch of the start piece reachable directly from the start point (EPSG:32651).
+    ``dist`` is the cost from the start to every node (access leg included, as
+    :func:`geo.network.search.search_from` gives it); ``start_geo``/``start_t`` add the
+    stretch of the start piece reachable directly from the start point, after its access
+    leg of ``start_access_s`` seconds (EPSG:32651).
     """
     fwd, bwd = net.geo_fwd, net.geo_bwd
     u, v = net.edge_src[fwd], net.indices[fwd]
@@ -201,8 +226,9 @@ def reached_parts(
              _segments_for(net, g, 1.0 - b, np.ones_like(b))]  # fmt: skip
     if start_geo is not None:
         geo_len = max(float(net.segments["geo_len"][start_geo]), 1e-9)
-        ahead = limit_s / w_f[start_geo] - shrink_m / geo_len
-        back = limit_s / w_b[start_geo] - shrink_m / geo_len
+        left_s = limit_s - start_access_s
+        ahead = left_s / w_f[start_geo] - shrink_m / geo_len
+        back = left_s / w_b[start_geo] - shrink_m / geo_len
         one = np.array([start_geo])
         hi = min(1.0, start_t + max(ahead, 0.0))
         lo = max(0.0, start_t - max(back, 0.0))
@@ -219,13 +245,14 @@ def reached_segments(
     shrink_m: float = 0.0,
     start_geo: int | None = None,
     start_t: float = 0.0,
+    start_access_s: float = 0.0,
 ) -> np.ndarray:
     """Sub-segments ``(k, 2, 2)`` in EPSG:32651 reachable within ``limit_s`` of a search.
 
     The same stretches as :func:`reached_parts`, whole pieces cut into their segments.
     """
-    whole, partial = reached_parts(net, dist, limit_s, shrink_m=shrink_m,
-                                   start_geo=start_geo, start_t=start_t)  # fmt: skip
+    whole, partial = reached_parts(net, dist, limit_s, shrink_m=shrink_m, start_geo=start_geo,
+                                   start_t=start_t, start_access_s=start_access_s)  # fmt: skip
     ones = np.ones(whole.size)
     return np.concatenate([_segments_for(net, whole, 0.0 * ones, ones), partial], axis=0)
 
@@ -241,6 +268,9 @@ def isochrones(
     max_snap_m: float = DEFAULT_MAX_SNAP_M,
 ) -> list[Isochrone]:
     """Areas reachable from a point within each threshold (travel time on ``net``).
+
+    The walk from the point to its street (its access leg, at
+    :data:`~geo.network.snap.ACCESS_SPEED_MPS`) comes out of every threshold first.
 
     Parameters
     ----------
@@ -271,14 +301,18 @@ def isochrones(
     """
     limits = _check_thresholds(minutes)
     start = snap_one(net, lon, lat, max_snap_m=max_snap_m)
+    access_s = float(access_cost(start)[0])
     search = search_from(net, start, 0, weight="time", limit=float(limits[-1]))
     sx, sy = net.project(start.lon, start.lat)
+    px, py = net.project(np.array([lon], dtype=float), np.array([lat], dtype=float))
     out = []
     for limit in limits.tolist():
         whole, segs = reached_parts(net, search.dist, limit, shrink_m=buffer_m,
-                                    start_geo=int(start.geo[0]), start_t=float(start.fraction[0]))  # fmt: skip
-        polygon, area = _polygon(net, whole, segs, np.column_stack([sx, sy]), buffer_m,
-                                 fill_holes_m2)  # fmt: skip
+                                    start_geo=int(start.geo[0]), start_t=float(start.fraction[0]),
+                                    start_access_s=access_s)  # fmt: skip
+        leg = access_segments(px, py, sx, sy, limit * ACCESS_SPEED_MPS - buffer_m)
+        polygon, area = _polygon(net, whole, np.concatenate([segs, leg], axis=0),
+                                 np.column_stack([px, py]), buffer_m, fill_holes_m2)  # fmt: skip
         out.append(Isochrone(seconds=limit, polygon=polygon, area_m2=area,
                              n_nodes=int((search.dist <= limit).sum())))  # fmt: skip
     return out
@@ -293,8 +327,10 @@ def service_area(
 ) -> Isochrone:
     """Area from which some facility of ``index`` is reachable within ``minutes``.
 
-    Uses the precomputed labels (time from every node to its nearest facility), so it
-    costs one pass over the pieces plus the polygon union.
+    Uses the precomputed labels (time from every node to its nearest facility's door,
+    the facility's access leg included), so it costs one pass over the pieces plus the
+    polygon union. The facilities' own access legs, as far as they are in reach, are part
+    of the area.
     """
     limit = float(_check_thresholds([minutes])[0])
     net = index.net
@@ -312,13 +348,17 @@ def service_area(
     f = index.fac_snap
     ok = np.flatnonzero(f.ok)
     fg, ft = f.geo[ok], f.fraction[ok]
+    left_s = limit - access_cost(f.take(ok))  # time left on the street after the access leg
     geo_len = np.maximum(net.segments["geo_len"][fg], 1e-9)
-    before = np.maximum(limit / w_f[fg] - buffer_m / geo_len, 0.0)  # walk forward to it
-    after = np.maximum(limit / w_b[fg] - buffer_m / geo_len, 0.0)  # walk backward to it
+    before = np.maximum(left_s / w_f[fg] - buffer_m / geo_len, 0.0)  # walk forward to it
+    after = np.maximum(left_s / w_b[fg] - buffer_m / geo_len, 0.0)  # walk backward to it
     parts.append(_segments_for(net, fg, np.maximum(ft - before, 0.0), ft))
     parts.append(_segments_for(net, fg, ft, np.minimum(ft + after, 1.0)))
+    fx, fy = net.project(index.fac_lon[ok], index.fac_lat[ok])
+    sx, sy = net.project(f.lon[ok], f.lat[ok])
+    parts.append(access_segments(fx, fy, sx, sy, np.full(ok.size, limit * ACCESS_SPEED_MPS
+                                                         - buffer_m)))  # fmt: skip
     segs = np.concatenate(parts, axis=0)
-    fx, fy = net.project(f.lon[ok], f.lat[ok])
     polygon, area = _polygon(net, geo[whole], segs, np.column_stack([fx, fy]), buffer_m,
                              fill_holes_m2)  # fmt: skip
     return Isochrone(seconds=limit, polygon=polygon, area_m2=area,

@@ -3,7 +3,8 @@
 Points are snapped to street pieces; each origin is searched from both ends of its piece
 (one scipy Dijkstra call per chunk of origins, bounded by the cutoff), and each destination
 is reached through the cheaper end of its piece plus the partial edge, or directly along a
-shared piece. With a cutoff the result is a scipy CSR matrix holding only the pairs within
+shared piece. Costs are door to door: both points' access legs (between the point and its
+street, :func:`geo.network.snap.access_cost`) are included; a point to itself costs 0. With a cutoff the result is a scipy CSR matrix holding only the pairs within
 it (absent = beyond the cutoff or unreachable); without, a dense array with ``inf`` for
 unreachable pairs. Used by the coverage, site-planning and routing engines.
 """
@@ -18,7 +19,7 @@ from scipy.sparse import csgraph
 
 from geo.network.csr import Network
 from geo.network.errors import InvalidQueryError
-from geo.network.search import same_piece
+from geo.network.search import direct_cost
 from geo.network.snap import DEFAULT_MAX_SNAP_M, Snapped, arrive_costs, leave_costs, snap
 
 #: Origins searched per scipy call (each needs two rows of n floats).
@@ -32,14 +33,15 @@ class TravelMatrix:
     Attributes
     ----------
     values
-        ``(O, D)`` dense ``ndarray`` (``inf`` = unreachable) or, with a cutoff, a
+        ``(O, D)`` dense ``ndarray`` of door-to-door costs (``inf`` = unreachable) or, with a
+        cutoff, a
         ``scipy.sparse.csr_matrix`` holding only pairs within the cutoff. A pair whose
         cost is exactly 0 (same point) is stored as 1e-9 in the sparse form so it is kept.
     weight
         ``"time"`` (seconds) or ``"length"`` (metres).
     origin_snap, destination_snap
-        The snapped points; rows/columns of points with ``ok = False`` (beyond
-        ``max_snap_m``) are unreachable.
+        The snapped points (``snap_distance_m`` is each point's access leg); rows/columns
+        of points with ``ok = False`` (beyond ``max_snap_m``) are unreachable.
     """
 
     values: np.ndarray | sparse.csr_matrix
@@ -72,7 +74,10 @@ def travel_matrix(
     cutoff: float | None = None,
     max_snap_m: float = DEFAULT_MAX_SNAP_M,
 ) -> TravelMatrix:
-    """Travel costs from every origin to every destination.
+    """Door-to-door travel costs from every origin to every destination.
+
+    Each cost is the origin's access leg, the street part and the destination's access leg;
+    a pair of identical points costs 0.
 
     Parameters
     ----------
@@ -126,9 +131,14 @@ def travel_matrix(
     # origin and destination on the same piece
     shared = np.intersect1d(o.geo[o.ok], d.geo[d.ok])
     for i in np.flatnonzero(o.ok & np.isin(o.geo, shared)).tolist():
-        direct = same_piece(net, int(o.geo[i]), float(o.fraction[i]), d.geo, d.fraction, weight)
-        dense[i] = np.minimum(dense[i], direct)
+        dense[i] = np.minimum(dense[i], direct_cost(net, o, i, d, weight))
     dense[:, ~d.ok] = np.inf
+    # a point to itself: no access legs to walk
+    same_lon = np.atleast_1d(np.asarray(o_lon, float))[:, None] == np.atleast_1d(
+        np.asarray(d_lon, float))[None, :]
+    same_lat = np.atleast_1d(np.asarray(o_lat, float))[:, None] == np.atleast_1d(
+        np.asarray(d_lat, float))[None, :]
+    dense[same_lon & same_lat & o.ok[:, None] & d.ok[None, :]] = 0.0
     if cutoff is None:
         return TravelMatrix(values=dense, weight=weight, origin_snap=o, destination_snap=d)
     keep = dense <= limit

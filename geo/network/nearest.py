@@ -2,17 +2,21 @@
 
 :func:`build_facility_index` snaps the facilities to street pieces and runs one multi-source
 Dijkstra on the *reversed* graph from virtual nodes placed at the facilities (each joined to
-the two ends of its piece with the partial-edge costs). Every node then knows the travel
-time to its nearest facility, which facility that is, the next node on the way, and the
-length of that path. A k=1 query is then a lookup: snap the point, add the partial edge to
-each end of its piece, take the cheaper end; a facility on the same piece is checked
-directly. k > 1 runs a bounded Dijkstra from the point, doubling the bound until k
-facilities are inside it.
+the two ends of its piece with the facility's access leg plus the partial-edge costs).
+Every node then knows the travel time to its nearest facility's door, which facility that
+is, the next node on the way, and the length of that path. A k=1 query is then a lookup:
+snap the point, add its access leg and the partial edge to each end of its piece, take the
+cheaper end; a facility on the same piece is checked directly. k > 1 combines the top-k
+labels of :mod:`geo.network.topk`, or runs a bounded Dijkstra from the point, doubling the
+bound until k facilities are inside it.
 
-Costs are travel times in seconds (walk: length / 1.2 m/s); the reported ``distance_m`` is
-the length of the fastest path. Unreachable means no facility can be reached at all (for
-example across the Huangpu on foot) or none within ``max_cost_s``; it is reported as a
-status, never as a large number.
+Costs are door-to-door travel times in seconds: the access leg from the point to its
+street, the street part, and the access leg from the facility's street to the facility, the
+access legs walked at :data:`geo.network.snap.ACCESS_SPEED_MPS` (walk: everything at
+1.2 m/s). The reported ``distance_m`` is the length of that whole trip;
+:attr:`NearestResult.network_m` and :attr:`NearestResult.access_m` split it. Unreachable
+means no facility can be reached at all (for example across the Huangpu on foot) or none
+within ``max_cost_s``; it is reported as a status, never as a large number.
 """
 
 from __future__ import annotations
@@ -32,13 +36,20 @@ from geo.network.geometry import edge_vertex_span, route_lonlat
 from geo.network.grid import snap_grid
 from geo.network.search import (
     arrival_cost,
+    direct_cost,
     path_length,
     route_coords,
-    same_piece,
     search_from,
 )
 from geo.network.single import nearest_k1_scalar, nearest_k_scalar
-from geo.network.snap import DEFAULT_MAX_SNAP_M, Snapped, arrive_costs, leave_costs, snap
+from geo.network.snap import (
+    DEFAULT_MAX_SNAP_M,
+    Snapped,
+    access_cost,
+    arrive_costs,
+    leave_costs,
+    snap,
+)
 from geo.network.topk import TopLabels, build_top_labels, nearest_from_labels, piece_table
 
 logger = logging.getLogger(__name__)
@@ -66,9 +77,10 @@ class FacilityIndex:
         The facilities snapped to the network; ``fac_snap.ok`` is False for facilities
         farther than ``max_snap_m`` from any street (they are left out of the labels).
     cost_s
-        ``(n,)`` travel time from each node to its nearest facility (``inf`` if none).
+        ``(n,)`` travel time from each node to its nearest facility's door, the facility's
+        access leg included (``inf`` if none).
     length_m
-        ``(n,)`` length of that path.
+        ``(n,)`` length of that path (access leg included).
     facility
         ``(n,)`` index of that facility (-1 if none).
     next_node
@@ -140,11 +152,17 @@ class NearestResult:
     facility
         ``(Q, k)`` facility index, -1 where there is no answer.
     duration_s, distance_m
-        ``(Q, k)``, NaN where there is no answer.
+        ``(Q, k)`` the whole trip, door to door (for network answers: both access legs
+        and the street part), NaN where there is no answer.
     snap_distance_m
-        ``(Q,)`` distance from the query point to the street (NaN when estimated).
+        ``(Q,)`` distance from the query point to the street, its access leg (NaN when
+        estimated).
     routes
-        Per query, per result: a list of ``[lon, lat]`` (network answers only, when asked).
+        Per query, per result: a list of ``[lon, lat]`` from the query point to the
+        facility (network answers only, when asked).
+    facility_snap_m
+        ``(F,)`` every facility's distance to its street (its access leg), indexed like
+        ``facility``; None when unknown.
     """
 
     status: np.ndarray
@@ -153,6 +171,28 @@ class NearestResult:
     distance_m: np.ndarray
     snap_distance_m: np.ndarray
     routes: list[list[list[list[float]]]] | None = None
+    facility_snap_m: np.ndarray | None = None
+
+    @property
+    def access_m(self) -> np.ndarray:
+        """``(Q, k, 2)`` access legs ``[origin, facility]`` in metres of network answers.
+
+        NaN where there is no network answer (estimates have no access legs: the estimate
+        covers the whole trip).
+        """
+        on_net = (self.status == NETWORK)[:, None] & (self.facility >= 0)
+        out = np.full((*self.facility.shape, 2), np.nan)
+        if self.facility_snap_m is None:
+            return out
+        fac = self.facility_snap_m[np.maximum(self.facility, 0)]
+        out[..., 0] = np.where(on_net, self.snap_distance_m[:, None], np.nan)
+        out[..., 1] = np.where(on_net, fac, np.nan)
+        return out
+
+    @property
+    def network_m(self) -> np.ndarray:
+        """``(Q, k)`` the street part of ``distance_m`` (NaN where no network answer)."""
+        return self.distance_m - self.access_m.sum(axis=2)
 
 
 def _virtual_arrivals(net: Network, fac: Snapped, weight: str) -> tuple[np.ndarray, ...]:
@@ -242,7 +282,7 @@ def build_facility_index(
 
 
 def _route_k1(
-    index: FacilityIndex, q: Snapped, i: int, start: int, fac_j: int
+    index: FacilityIndex, q: Snapped, i: int, start: int, fac_j: int, origin: tuple[float, float]
 ) -> list[list[float]]:
     net = index.net
     f = index.fac_snap
@@ -255,13 +295,14 @@ def _route_k1(
             edges.append(nxt_edge.item(v))
             v = w
     return route_lonlat(net, int(q.geo[i]), float(q.fraction[i]), start, edges,
-                        int(f.geo[fac_j]), float(f.fraction[fac_j]))  # fmt: skip
+                        int(f.geo[fac_j]), float(f.fraction[fac_j]), origin=origin,
+                        destination=(float(index.fac_lon[fac_j]), float(index.fac_lat[fac_j])))  # fmt: skip
 
 
 def _same_piece_pairs(
     index: FacilityIndex, q: Snapped
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """All (query, facility) pairs on the same piece with their direct time and length."""
+    """All (query, facility) pairs on the same piece: direct time and length, door to door."""
     net, f = index.net, index.fac_snap
     order, geo_sorted = index.fac_by_geo, index.fac_geo_sorted
     lo = np.searchsorted(geo_sorted, q.geo, side="left")
@@ -275,14 +316,20 @@ def _same_piece_pairs(
     dt = f.fraction[fj] - q.fraction[qi]
     fwd, bwd = net.geo_fwd[q.geo[qi]], net.geo_bwd[q.geo[qi]]
     out = []
-    for w in (net.time_s, net.length_m):
+    for w, weight in ((net.time_s, "time"), (net.length_m, "length")):
         back = np.where(bwd >= 0, -dt * w[np.maximum(bwd, 0)], np.inf)
-        out.append(np.where(dt >= 0, dt * w[fwd], back))
+        along = np.where(dt >= 0, dt * w[fwd], back)
+        out.append(along + access_cost(q, weight)[qi] + access_cost(f, weight)[fj])
     return qi, fj, out[0], out[1]
 
 
 def _nearest_k1(
-    index: FacilityIndex, q: Snapped, max_cost_s: float, with_route: bool
+    index: FacilityIndex,
+    q: Snapped,
+    max_cost_s: float,
+    with_route: bool,
+    q_lon: np.ndarray,
+    q_lat: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[list[list[list[float]]]] | None]:
     net = index.net
     t_ends = leave_costs(net, q, "time")
@@ -310,7 +357,8 @@ def _nearest_k1(
     fac = np.where(hit, fac, -1)
     routes = None
     if with_route:
-        routes = [[_route_k1(index, q, i, int(start[i]), int(fac[i]))] if hit[i] else []
+        routes = [[_route_k1(index, q, i, int(start[i]), int(fac[i]),
+                             (float(q_lon[i]), float(q_lat[i])))] if hit[i] else []
                   for i in range(len(q))]  # fmt: skip
     return (fac[:, None], np.where(hit, cost, np.nan)[:, None],
             np.where(hit, length, np.nan)[:, None], routes)  # fmt: skip
@@ -324,8 +372,18 @@ def _facility_costs(index: FacilityIndex, search_dist: np.ndarray) -> tuple[np.n
 
 
 def _nearest_one_k(
-    index: FacilityIndex, q: Snapped, i: int, k: int, max_cost_s: float, with_route: bool
+    index: FacilityIndex,
+    q: Snapped,
+    i: int,
+    k: int,
+    max_cost_s: float,
+    with_route: bool,
+    origin: tuple[float, float] | None = None,
 ) -> tuple[list[int], list[float], list[float], list[list[list[float]]]]:
+    """The ``k`` nearest facilities of snapped point ``i`` by a bounded search from it.
+
+    ``origin`` is the unsnapped point, the first coordinate of the routes.
+    """
     net = index.net
     f = index.fac_snap
     first = float(index.cost_s[leave_costs(net, q.take(np.array([i])), "time").node_head[0]])
@@ -335,7 +393,7 @@ def _nearest_one_k(
     while True:
         search = search_from(net, q, i, weight="time", limit=limit)
         cost, via = _facility_costs(index, search.dist)
-        direct = same_piece(net, int(q.geo[i]), float(q.fraction[i]), f.geo, f.fraction)
+        direct = direct_cost(net, q, i, f)
         direct[~f.ok] = np.inf
         use_direct = direct < cost
         cost = np.where(use_direct, direct, cost)
@@ -349,8 +407,7 @@ def _nearest_one_k(
     for j in order.tolist():
         if use_direct[j]:
             nodes: list[int] = []
-            dist = float(same_piece(net, int(q.geo[i]), float(q.fraction[i]), f.geo[j:j + 1],
-                                    f.fraction[j:j + 1], "length")[0])  # fmt: skip
+            dist = float(direct_cost(net, q, i, f.take(np.array([j])), "length")[0])
         else:
             nodes = search.path_to(int(via[j]))
             lead = leave_costs(net, q.take(np.array([i])), "length")
@@ -363,11 +420,14 @@ def _nearest_one_k(
         dists.append(dist)
         if with_route:
             routes.append(route_coords(net, int(q.geo[i]), float(q.fraction[i]), nodes,
-                                       int(f.geo[j]), float(f.fraction[j])))  # fmt: skip
+                                       int(f.geo[j]), float(f.fraction[j]), origin=origin,
+                                       destination=(float(index.fac_lon[j]),
+                                                    float(index.fac_lat[j]))))  # fmt: skip
     return facs, durs, dists, routes
 
 
 def _one_result(
+    index: FacilityIndex,
     k: int,
     with_route: bool,
     status: str,
@@ -387,6 +447,7 @@ def _one_result(
         status=_STATUS_ONE[status].copy(), facility=facility, duration_s=duration,
         distance_m=distance, snap_distance_m=np.array([snap_d]),
         routes=[routes if routes is not None else []] if with_route else None,
+        facility_snap_m=index.fac_snap.snap_distance_m,
     )  # fmt: skip
 
 
@@ -454,7 +515,7 @@ def nearest(
         res_k = nearest_k_scalar(index, one[0], one[1], k=k, max_cost_s=limit,
                                  with_route=with_route, max_snap_m=max_snap_m)  # fmt: skip
         if res_k is not None:
-            return _one_result(k, with_route, *res_k)
+            return _one_result(index, k, with_route, *res_k)
     if k == 1 and one is not None:
         res = nearest_k1_scalar(index, one[0], one[1], max_cost_s=limit,
                                 with_route=with_route, max_snap_m=max_snap_m)  # fmt: skip
@@ -465,6 +526,7 @@ def nearest(
                 duration_s=np.array([[dur]]), distance_m=np.array([[dist]]),
                 snap_distance_m=np.array([snap_d]),
                 routes=([[route]] if route is not None else [[]]) if with_route else None,
+                facility_snap_m=index.fac_snap.snap_distance_m,
             )  # fmt: skip
     net = index.net
     q_all = snap(net, lon, lat, max_snap_m=max_snap_m)
@@ -482,17 +544,19 @@ def nearest(
     todo = np.flatnonzero(status == NETWORK)
     q = q_all.take(todo)
     if k == 1 and todo.size:
-        fac, dur, dist, rts = _nearest_k1(index, q, limit, with_route)
+        fac, dur, dist, rts = _nearest_k1(index, q, limit, with_route, lon_a[todo], lat_a[todo])
         facility[todo], duration[todo], distance[todo] = fac, dur, dist
         if routes is not None and rts is not None:
             for pos, i in enumerate(todo.tolist()):
                 routes[i] = rts[pos]
     else:
         for pos, i in enumerate(todo.tolist()):
-            got = nearest_from_labels(index, int(q.geo[pos]), float(q.fraction[pos]), k, limit,
-                                      with_route)  # fmt: skip
+            origin = (float(lon_a[i]), float(lat_a[i]))
+            got = nearest_from_labels(index, int(q.geo[pos]), float(q.fraction[pos]),
+                                      float(q.snap_distance_m[pos]), k, limit, with_route,
+                                      origin=origin)  # fmt: skip
             if got is None:
-                got = _nearest_one_k(index, q, pos, k, limit, with_route)
+                got = _nearest_one_k(index, q, pos, k, limit, with_route, origin)
             facs, durs, dists, rts = got
             facility[i, : len(facs)], duration[i, : len(facs)] = facs, durs
             distance[i, : len(facs)] = dists
@@ -514,4 +578,5 @@ def nearest(
         status[est[facility[est, 0] < 0]] = UNREACHABLE
     snap_d = np.where(status == ESTIMATED, np.nan, q_all.snap_distance_m)
     return NearestResult(status=status.astype(str), facility=facility, duration_s=duration,
-                         distance_m=distance, snap_distance_m=snap_d, routes=routes)  # fmt: skip
+                         distance_m=distance, snap_distance_m=snap_d, routes=routes,
+                         facility_snap_m=index.fac_snap.snap_distance_m)  # fmt: skip

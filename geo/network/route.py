@@ -1,9 +1,12 @@
 """Point-to-point fastest route between two WGS84 points.
 
-Both points are snapped to the nearest street piece. The search starts at both ends of the
-origin's piece with the partial-edge costs as offsets, and the destination is entered from
-either end of its piece plus its partial edge; two points on the same piece are also joined
-directly along it (when the direction is allowed). The search is scipy's Dijkstra bounded by
+Both points are snapped to the nearest street piece. The route is door to door: the access
+leg from the origin to its street and from the destination's street to the destination
+(walked, :data:`geo.network.snap.ACCESS_SPEED_MPS`) are part of its cost, length and line.
+The search starts at both ends of the origin's piece with the access leg plus the
+partial-edge costs as offsets, and the destination is entered from either end of its piece
+plus its partial edge and access leg; two points on the same piece are also joined directly
+along it (when the direction is allowed). The search is scipy's Dijkstra bounded by
 a cutoff: it starts at twice a lower bound of the travel time (straight-line distance at the
 network's top speed) and doubles until the best route found is within the cutoff, which
 proves it optimal -- so a short route only explores a small ball of the graph.
@@ -22,7 +25,14 @@ from geo.network.csr import Network
 from geo.network.errors import SnapTooFarError
 from geo.network.geometry import route_lonlat
 from geo.network.single import snap_one_fast
-from geo.network.snap import DEFAULT_MAX_SNAP_M, Snapped, arrive_costs, leave_costs, snap
+from geo.network.snap import (
+    DEFAULT_MAX_SNAP_M,
+    Snapped,
+    access_cost,
+    arrive_costs,
+    leave_costs,
+    snap,
+)
 
 _NO_PRED = -9999
 
@@ -36,14 +46,16 @@ class Route:
     status
         ``network`` or ``unreachable`` (no path at all, e.g. across the Huangpu on foot).
     duration_s
-        Travel time (NaN when unreachable).
+        Travel time door to door (NaN when unreachable).
     distance_m
-        Length of the fastest route (NaN when unreachable).
+        Length of the fastest route door to door: both access legs and the street part
+        (NaN when unreachable).
     coords
-        ``[lon, lat]`` from the snapped origin to the snapped destination (empty when
-        unreachable).
+        ``[lon, lat]`` from the origin along its access leg and the streets to the
+        destination (empty when unreachable).
     snap_distance_m
-        Distances from the origin and from the destination to their streets.
+        Distances from the origin and from the destination to their streets: the access
+        legs, in metres.
     n_settled
         Nodes settled by the last search (a measure of the work done).
     """
@@ -54,6 +66,11 @@ class Route:
     coords: list[list[float]] = field(default_factory=list)
     snap_distance_m: tuple[float, float] = (math.nan, math.nan)
     n_settled: int = 0
+
+    @property
+    def network_m(self) -> float:
+        """The street part of ``distance_m`` (NaN when unreachable)."""
+        return self.distance_m - self.snap_distance_m[0] - self.snap_distance_m[1]
 
 
 def _snap(net: Network, lon: float, lat: float, max_snap_m: float) -> Snapped:
@@ -112,12 +129,14 @@ def route(
     best, best_len, best_path = math.inf, math.inf, None
     if o_geo == d_geo:
         fwd, bwd = int(net.geo_fwd[o_geo]), int(net.geo_bwd[o_geo])
+        access_t = float(access_cost(o)[0]) + float(access_cost(d)[0])
+        access_l = snap_d[0] + snap_d[1]
         if d_t >= o_t:
-            best = (d_t - o_t) * float(net.time_s[fwd])
-            best_len = (d_t - o_t) * float(net.length_m[fwd])
+            best = (d_t - o_t) * float(net.time_s[fwd]) + access_t
+            best_len = (d_t - o_t) * float(net.length_m[fwd]) + access_l
         elif bwd >= 0:
-            best = (o_t - d_t) * float(net.time_s[bwd])
-            best_len = (o_t - d_t) * float(net.length_m[bwd])
+            best = (o_t - d_t) * float(net.time_s[bwd]) + access_t
+            best_len = (o_t - d_t) * float(net.length_m[bwd]) + access_l
     leave_t, leave_l = leave_costs(net, o, "time"), leave_costs(net, o, "length")
     arrive_t, arrive_l = arrive_costs(net, d, "time"), arrive_costs(net, d, "length")
     starts = [
@@ -152,8 +171,9 @@ def route(
     if not math.isfinite(best):
         return Route(status="unreachable", duration_s=math.nan, distance_m=math.nan,
                      snap_distance_m=snap_d, n_settled=settled)  # fmt: skip
+    tips = {"origin": (float(o_lon), float(o_lat)), "destination": (float(d_lon), float(d_lat))}
     if best_path is None:  # along the shared piece
-        coords = route_lonlat(net, o_geo, o_t, -1, [], d_geo, d_t)
+        coords = route_lonlat(net, o_geo, o_t, -1, [], d_geo, d_t, **tips)
         return Route(status="network", duration_s=best, distance_m=best_len, coords=coords,
                      snap_distance_m=snap_d, n_settled=settled)  # fmt: skip
     r, node, off_l, arr_l = best_path
@@ -164,6 +184,6 @@ def route(
     arr = np.asarray(nodes, dtype=np.int64)
     edges = net.edge_ids(arr[:-1], arr[1:])
     length = off_l + float(net.length_m[edges].astype(np.float64).sum()) + arr_l
-    coords = route_lonlat(net, o_geo, o_t, nodes[0], edges, d_geo, d_t)
+    coords = route_lonlat(net, o_geo, o_t, nodes[0], edges, d_geo, d_t, **tips)
     return Route(status="network", duration_s=best, distance_m=length, coords=coords,
                  snap_distance_m=snap_d, n_settled=settled)  # fmt: skip

@@ -1,7 +1,7 @@
 """Shortest-path searches from snapped points, and route geometry.
 
 A snapped point sits inside a street piece, so a search from it starts at up to two nodes
-(the ends of the piece) with the partial-edge costs as offsets. scipy's Dijkstra has no
+(the ends of the piece) with the access leg plus the partial-edge costs as offsets. scipy's Dijkstra has no
 start offsets, so both ends are searched (one call, two rows) and combined per node:
 ``dist[x] = min(cost_head + D[0, x], cost_tail + D[1, x])``.
 """
@@ -15,7 +15,7 @@ from scipy.sparse import csgraph
 
 from geo.network.csr import Network
 from geo.network.geometry import route_lonlat
-from geo.network.snap import Snapped, arrive_costs, leave_costs
+from geo.network.snap import Snapped, access_cost, arrive_costs, leave_costs
 
 _NO_PRED = -9999
 
@@ -134,6 +134,19 @@ def same_piece(
     return out
 
 
+def direct_cost(
+    net: Network, origin: Snapped, i: int, dest: Snapped, weight: str = "time"
+) -> np.ndarray:
+    """Cost from point ``i`` of ``origin`` to each of ``dest`` straight along a shared piece.
+
+    Both access legs included (``along + access_o + access_d``); ``inf`` where the two do
+    not share a piece or the piece may not be travelled that way.
+    """
+    along = same_piece(net, int(origin.geo[i]), float(origin.fraction[i]), dest.geo,
+                       dest.fraction, weight)  # fmt: skip
+    return along + float(access_cost(origin, weight)[i]) + access_cost(dest, weight)
+
+
 def path_length(net: Network, nodes: list[int], weight: str = "length") -> float:
     """Sum of ``weight`` over the edges of a node path."""
     if len(nodes) < 2:
@@ -144,14 +157,25 @@ def path_length(net: Network, nodes: list[int], weight: str = "length") -> float
 
 
 def route_coords(
-    net: Network, o_geo: int, o_t: float, nodes: list[int], d_geo: int, d_t: float
+    net: Network,
+    o_geo: int,
+    o_t: float,
+    nodes: list[int],
+    d_geo: int,
+    d_t: float,
+    *,
+    origin: tuple[float, float] | None = None,
+    destination: tuple[float, float] | None = None,
 ) -> list[list[float]]:
     """Coordinates of a route: partial first piece, whole edges, partial last piece.
 
-    With an empty ``nodes`` the route stays on one piece from ``o_t`` to ``d_t``.
+    With an empty ``nodes`` the route stays on one piece from ``o_t`` to ``d_t``;
+    ``origin`` / ``destination`` add the access legs (see
+    :func:`geo.network.geometry.route_lonlat`).
     """
+    ends = {"origin": origin, "destination": destination}
     if not nodes:
-        return route_lonlat(net, o_geo, o_t, -1, [], d_geo, d_t)
+        return route_lonlat(net, o_geo, o_t, -1, [], d_geo, d_t, **ends)
     arr = np.asarray(nodes, dtype=np.int64)
     edges = net.edge_ids(arr[:-1], arr[1:]) if arr.size > 1 else arr[:0]
-    return route_lonlat(net, o_geo, o_t, int(arr[0]), edges, d_geo, d_t)
+    return route_lonlat(net, o_geo, o_t, int(arr[0]), edges, d_geo, d_t, **ends)

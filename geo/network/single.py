@@ -20,7 +20,7 @@ import shapely
 from geo.network.csr import Network
 from geo.network.geometry import route_lonlat
 from geo.network.grid import nearest_segment_scalar, snap_grid
-from geo.network.snap import Snapped
+from geo.network.snap import ACCESS_SPEED_MPS, Snapped
 from geo.network.topk import direct_on_piece, nearest_from_labels
 
 if TYPE_CHECKING:
@@ -100,7 +100,7 @@ def nearest_k_scalar(
     g, t, snap_d = found
     if not snap_d <= max_snap_m:
         return "snap_too_far", [], [], [], snap_d, None
-    res = nearest_from_labels(index, g, t, k, max_cost_s, with_route)
+    res = nearest_from_labels(index, g, t, snap_d, k, max_cost_s, with_route, origin=(lon, lat))
     if res is None:
         return None
     facs, durs, dists, routes = res
@@ -118,6 +118,10 @@ def nearest_k1_scalar(
 ) -> tuple[str, int, float, float, float, list[list[float]] | None] | None:
     """Nearest facility of one point inside coverage (see :func:`geo.network.nearest.nearest`).
 
+    Costs are door to door, in the batched path's arithmetic: the point's access leg
+    (``snap_distance_m`` at :data:`~geo.network.snap.ACCESS_SPEED_MPS`) plus the partial
+    edge plus the end node's label (which holds the facility's access leg).
+
     Returns
     -------
     (status, facility, duration_s, distance_m, snap_distance_m, route) or None
@@ -134,21 +138,23 @@ def nearest_k1_scalar(
     _, bwd_f, head_f, tail_f, t_fwd, t_bwd, l_fwd, l_bwd, _ = snap_grid(net).pieces[g].tolist()
     bwd, head = int(bwd_f), int(head_f)
     label = index.cost_s
-    head_cost = (1.0 - t) * t_fwd + float(label[head])
+    a_time = snap_d / ACCESS_SPEED_MPS
+    head_cost = (1.0 - t) * t_fwd + a_time + float(label[head])
     if bwd >= 0:
         tail = int(tail_f)
-        tail_cost = t * t_bwd + float(label[tail])
+        tail_cost = t * t_bwd + a_time + float(label[tail])
     else:
         tail, tail_cost = 0, math.inf
     if head_cost <= tail_cost:
         cost, start = head_cost, head
-        length = (1.0 - t) * l_fwd + float(index.length_m[head])
+        length = (1.0 - t) * l_fwd + snap_d + float(index.length_m[head])
     else:
         cost, start = tail_cost, tail
-        length = t * l_bwd + float(index.length_m[tail])
+        length = t * l_bwd + snap_d + float(index.length_m[tail])
     fac = int(index.facility[start])
     # a facility on the query's own piece, reached directly
-    for j, c_time, c_len in direct_on_piece(index, g, t, bwd, t_fwd, t_bwd, l_fwd, l_bwd):
+    for j, c_time, c_len in direct_on_piece(index, g, t, snap_d, bwd, t_fwd, t_bwd, l_fwd,
+                                            l_bwd):  # fmt: skip
         if c_time < cost:
             cost, fac, start, length = c_time, j, -1, c_len
     if not (math.isfinite(cost) and cost <= max_cost_s):
@@ -164,5 +170,6 @@ def nearest_k1_scalar(
                 edges.append(nxt_edge.item(v))
                 v = w
         route = route_lonlat(net, g, t, start, edges, int(index.fac_snap.geo[fac]),
-                             float(index.fac_snap.fraction[fac]))
+                             float(index.fac_snap.fraction[fac]), origin=(lon, lat),
+                             destination=(float(index.fac_lon[fac]), float(index.fac_lat[fac])))
     return "network", fac, cost, length, snap_d, route

@@ -9,6 +9,12 @@ street. Costs of the partial edges towards both ends follow from the fraction:
 * leaving towards the tail ``u`` (only if the street is two-way): ``t * w[geo_bwd]``;
 * arriving from ``u``: ``d[u] + t * w[geo_fwd]``; from ``v``: ``d[v] + (1 - t) * w[geo_bwd]``.
 
+A point that is not on the street also has an *access leg*: the straight walk between the
+point and its snapped position, ``snap_distance_m`` long, walked at ``ACCESS_SPEED_MPS``
+whatever the profile (a driver walks to and from the car). :func:`access_cost` is the one
+place that turns it into a cost, and :func:`leave_costs` / :func:`arrive_costs` include it,
+so every search, label and matrix built on them costs the whole trip, door to door.
+
 Everything is vectorised over many points.
 """
 
@@ -24,9 +30,14 @@ from scipy.spatial import cKDTree
 from geo.network.csr import Network
 from geo.network.errors import InvalidQueryError, SnapTooFarError
 from geo.network.grid import TIE_M
+from geo.network.profiles import WALK_SPEED_MPS
 
 #: Default snapping limit in metres.
 DEFAULT_MAX_SNAP_M = 500.0
+#: Speed of the access legs between a point and its street (m/s), on every profile: the
+#: walk to the street, and from it to the facility's door, is walked (for driving: to and
+#: from the car).
+ACCESS_SPEED_MPS = WALK_SPEED_MPS
 
 
 @dataclass(frozen=True)
@@ -220,10 +231,25 @@ def snap_one(
     return snapped
 
 
+def access_cost(snapped: Snapped, weight: str = "time") -> np.ndarray:
+    """Cost of the access leg of each snapped point (between the point and its street).
+
+    ``"length"``: ``snap_distance_m`` metres; ``"time"``: those metres at
+    :data:`ACCESS_SPEED_MPS` (walked on every profile).
+    """
+    if weight == "length":
+        return snapped.snap_distance_m
+    if weight != "time":
+        msg = f"weight must be one of time, length, got {weight!r}"
+        raise InvalidQueryError(msg)
+    return snapped.snap_distance_m / ACCESS_SPEED_MPS
+
+
 @dataclass(frozen=True)
 class Ends:
-    """The two ways out of (or into) snapped points: node and partial-edge cost per end.
+    """The two ways out of (or into) snapped points: node and cost per end.
 
+    The cost is the point's access leg plus the partial edge to (or from) that end.
     ``node_*`` is -1 and ``cost_*`` is ``inf`` where the street does not allow that
     direction (one-way).
     """
@@ -235,32 +261,40 @@ class Ends:
 
 
 def leave_costs(net: Network, snapped: Snapped, weight: str = "time") -> Ends:
-    """Cost of leaving each snapped point towards the head and the tail of its piece."""
+    """Cost of leaving each snapped point towards the head and the tail of its piece.
+
+    The access leg to the street (:func:`access_cost`) plus the partial edge.
+    """
     w = net.weights(weight)
     fwd = net.geo_fwd[snapped.geo]
     bwd = net.geo_bwd[snapped.geo]
     t = snapped.fraction
     has_bwd = bwd >= 0
+    access = access_cost(snapped, weight)
     return Ends(
         node_head=net.indices[fwd].astype(np.int64),
-        cost_head=(1.0 - t) * w[fwd],
+        cost_head=(1.0 - t) * w[fwd] + access,
         node_tail=np.where(has_bwd, net.edge_src[fwd], -1).astype(np.int64),
-        cost_tail=np.where(has_bwd, t * w[np.maximum(bwd, 0)], np.inf),
+        cost_tail=np.where(has_bwd, t * w[np.maximum(bwd, 0)] + access, np.inf),
     )
 
 
 def arrive_costs(net: Network, snapped: Snapped, weight: str = "time") -> Ends:
-    """Cost of the last partial edge when arriving at each point from the tail or head."""
+    """Cost of arriving at each point from the tail or the head of its piece.
+
+    The last partial edge plus the access leg from the street (:func:`access_cost`).
+    """
     w = net.weights(weight)
     fwd = net.geo_fwd[snapped.geo]
     bwd = net.geo_bwd[snapped.geo]
     t = snapped.fraction
     has_bwd = bwd >= 0
+    access = access_cost(snapped, weight)
     return Ends(
         node_head=np.where(has_bwd, net.indices[fwd], -1).astype(np.int64),
-        cost_head=np.where(has_bwd, (1.0 - t) * w[np.maximum(bwd, 0)], np.inf),
+        cost_head=np.where(has_bwd, (1.0 - t) * w[np.maximum(bwd, 0)] + access, np.inf),
         node_tail=net.edge_src[fwd].astype(np.int64),
-        cost_tail=t * w[fwd],
+        cost_tail=t * w[fwd] + access,
     )
 
 

@@ -9,8 +9,11 @@ node unless the node is full or already has that facility; this is exact because
 node on a shortest path from ``v`` to facility ``f`` ranks ``f`` at least as high as
 ``v`` does.
 
-A query point on piece ``g`` at fraction ``t`` reaches facility ``f`` at
-``min(p_head + d(head, f), p_tail + d(tail, f))`` (or directly along its own piece). The
+Labels are door to door: the facility's access leg (between its street and the facility)
+is part of the initial cost of the search, so a facility deep inside a compound ranks
+behind one at the kerb. A query point on piece ``g`` at fraction ``t`` reaches facility
+``f`` at ``min(p_head + d(head, f), p_tail + d(tail, f))`` (or directly along its own piece),
+where ``p_*`` are its own access leg plus the partial edge. The
 candidates are the labels of the piece's two end nodes and the facilities on the piece.
 Every facility missing from a full end's labels costs at least that end's ``K``-th label,
 so the answer is *certified* exact when the ``k``-th cost is below
@@ -33,7 +36,7 @@ import numpy as np
 
 from geo.network.csr import Network
 from geo.network.geometry import route_lonlat
-from geo.network.snap import Snapped, arrive_costs
+from geo.network.snap import ACCESS_SPEED_MPS, Snapped, arrive_costs
 
 if TYPE_CHECKING:
     from geo.network.nearest import FacilityIndex
@@ -199,29 +202,48 @@ def piece_table(net: Network) -> list[tuple[int, int, int, float, float, float, 
 
 
 def direct_on_piece(
-    index: FacilityIndex, geo: int, t: float, bwd: int,
+    index: FacilityIndex, geo: int, t: float, snap_d: float, bwd: int,
     t_fwd: float, t_bwd: float, l_fwd: float, l_bwd: float,
 ) -> list[tuple[int, float, float]]:  # fmt: skip
     """Facilities on the query's own piece reachable along it: ``(facility, time, length)``.
 
     A facility ahead of the point (larger fraction) is reached forwards; one behind it
-    only when the piece can be walked/driven backwards (``bwd >= 0``).
+    only when the piece can be walked/driven backwards (``bwd >= 0``). Time and length are
+    door to door: the query's access leg (``snap_d`` metres), the stretch along the piece
+    and the facility's access leg, in the arithmetic of
+    :func:`geo.network.search.direct_cost`.
     """
     out = []
     fraction = index.fac_snap.fraction
+    fac_snap = index.fac_snap.snap_distance_m
+    a_time = snap_d / ACCESS_SPEED_MPS
     for j in index.fac_on_piece.get(geo, ()):
         dt = float(fraction[j]) - t
+        f_len = float(fac_snap[j])
         if dt >= 0:
-            out.append((j, dt * t_fwd, dt * l_fwd))
+            out.append((j, dt * t_fwd + a_time + f_len / ACCESS_SPEED_MPS,
+                        dt * l_fwd + snap_d + f_len))  # fmt: skip
         elif bwd >= 0:
-            out.append((j, -dt * t_bwd, -dt * l_bwd))
+            out.append((j, -dt * t_bwd + a_time + f_len / ACCESS_SPEED_MPS,
+                        -dt * l_bwd + snap_d + f_len))  # fmt: skip
     return out
 
 
 def nearest_from_labels(
-    index: FacilityIndex, geo: int, t: float, k: int, max_cost_s: float, with_route: bool
+    index: FacilityIndex,
+    geo: int,
+    t: float,
+    snap_d: float,
+    k: int,
+    max_cost_s: float,
+    with_route: bool,
+    *,
+    origin: tuple[float, float] | None = None,
 ) -> tuple[list[int], list[float], list[float], list[list[list[float]]] | None] | None:
     """The ``k`` nearest facilities of a point snapped to ``(geo, t)``, from the labels.
+
+    ``snap_d`` is the point's distance to the street (its access leg, part of every cost
+    and length); ``origin`` is the unsnapped point, the first coordinate of the routes.
 
     Returns
     -------
@@ -235,7 +257,8 @@ def nearest_from_labels(
     if k > big_k:
         return None
     bwd, head, tail, t_fwd, t_bwd, l_fwd, l_bwd = piece_table(index.net)[geo]
-    p_head = (1.0 - t) * t_fwd
+    a_time = snap_d / ACCESS_SPEED_MPS
+    p_head = (1.0 - t) * t_fwd + a_time
     cand: dict[int, tuple[float, int, int]] = {}  # facility -> (cost, slot or -1, start node)
     bound = math.inf
     count, costs, facs = lab.count, lab.cost_s, lab.facility
@@ -247,7 +270,7 @@ def nearest_from_labels(
     if n_lab == big_k:
         bound = p_head + float(costs[base + big_k - 1])
     if bwd >= 0:
-        p_tail = t * t_bwd
+        p_tail = t * t_bwd + a_time
         base = tail * big_k
         n_lab = int(count[tail])
         for s, (c, f) in enumerate(zip(costs[base:base + n_lab].tolist(),
@@ -259,7 +282,8 @@ def nearest_from_labels(
         if n_lab == big_k:
             bound = min(bound, p_tail + float(costs[base + big_k - 1]))
     direct_len: dict[int, float] = {}
-    for j, c_time, c_len in direct_on_piece(index, geo, t, bwd, t_fwd, t_bwd, l_fwd, l_bwd):
+    for j, c_time, c_len in direct_on_piece(index, geo, t, snap_d, bwd, t_fwd, t_bwd, l_fwd,
+                                            l_bwd):  # fmt: skip
         old = cand.get(j)
         if old is None or c_time < old[0]:
             cand[j] = (c_time, -1, -1)
@@ -278,12 +302,14 @@ def nearest_from_labels(
         if slot < 0:
             out_l.append(direct_len[f])
         else:
-            lead = (1.0 - t) * l_fwd if start == head else t * l_bwd
+            lead = (1.0 - t) * l_fwd + snap_d if start == head else t * l_bwd + snap_d
             out_l.append(lead + float(lab.length_m[slot]))
         if routes is not None:
             edges = _chase(lab, slot) if slot >= 0 else []
             routes.append(route_lonlat(index.net, geo, t, start, edges, int(fs.geo[f]),
-                                       float(fs.fraction[f])))  # fmt: skip
+                                       float(fs.fraction[f]), origin=origin,
+                                       destination=(float(index.fac_lon[f]),
+                                                    float(index.fac_lat[f]))))  # fmt: skip
     return out_f, out_d, out_l, routes
 
 

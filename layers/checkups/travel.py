@@ -2,7 +2,9 @@
 
 :func:`drive_matrices` asks the network service for drive times and distances between all
 locations of a request (depots, then bookings). A pair is ``network`` when both ends lie in
-the drive network's coverage and the network joins them; every other pair is
+the drive network's coverage and the network joins them; its time is door to door: the walk
+between each location and the street the vehicle stops on (at walking speed, the rule of
+``docs/network.md``) plus the drive; every other pair is
 ``estimated``: great-circle distance × the network's calibrated detour factor, at its
 calibrated crow-fly speed (the documented estimate of ``docs/network.md``). That includes
 pairs inside the coverage where a workplace lies farther than the snapping limit from any
@@ -22,7 +24,7 @@ import numpy as np
 
 from geo.crs import haversine_m
 from geo.network import Network, snap
-from geo.network.search import arrival_cost, route_coords, same_piece, search_from
+from geo.network.search import arrival_cost, direct_cost, route_coords, search_from
 from geo.network.snap import Snapped
 from layers.networks import NetworkService
 
@@ -127,8 +129,7 @@ def _network_leg(
     ps = origin_search
     one = snapped.take(np.array([b]))
     cost, via = arrival_cost(net, ps.dist, one)  # type: ignore[attr-defined]
-    direct = same_piece(net, int(snapped.geo[a]), float(snapped.fraction[a]), one.geo,
-                        one.fraction)  # fmt: skip
+    direct = direct_cost(net, snapped, a, one)
     o_geo, o_t = int(snapped.geo[a]), float(snapped.fraction[a])
     d_geo, d_t = int(snapped.geo[b]), float(snapped.fraction[b])
     if np.isfinite(direct[0]) and direct[0] <= cost[0]:

@@ -10,8 +10,9 @@ city-wide matrix (5,426 workplaces × about 1,900 sites) keeps a few ten thousan
   radius = the cutoff at the calibrated crow-fly walking speed), so far pairs are never
   computed;
 * ``network`` -- both ends inside the coverage of the same walk network and near a street:
-  the shortest walking time on it (bounded Dijkstra, partial edges at both ends); a pair the
-  network cannot connect is left out (unreachable);
+  the shortest walking time on it, door to door (bounded Dijkstra; the walk from each point
+  to its street and the partial edges at both ends included); a pair the network cannot
+  connect is left out (unreachable);
 * ``estimated`` -- any other pair: great-circle distance ÷ ``calibration.crow_speed_mps``
   (the network's calibrated detour applied to the walking speed);
 * ``inside`` -- the site lies inside the workplace polygon: 0 minutes (an explicit zero).

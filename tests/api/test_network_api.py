@@ -53,10 +53,17 @@ def test_walk_nearest_is_a_network_route(client: TestClient) -> None:
         # a street route is never shorter than the crow flies (allowing for both snaps)
         assert result["distance_m"] + result["snap_distance_m"] + 500 >= straight
         assert result["duration_s"] == pytest.approx(result["distance_m"] / 1.2, rel=1e-3)
+        # door to door: the walk to the street, the street part, the walk to the door
+        origin_leg, facility_leg = result["access_m"]
+        assert origin_leg == pytest.approx(result["snap_distance_m"], abs=0.05)
+        assert result["distance_m"] == pytest.approx(
+            origin_leg + result["network_m"] + facility_leg, abs=0.2)
+        assert straight <= result["distance_m"] + 0.5
         line = result["route"]
         assert line["type"] == "LineString"
-        end = line["coordinates"][-1]
-        assert haversine_m(end[0], end[1], facility["lon"], facility["lat"]) < 500
+        start, end = line["coordinates"][0], line["coordinates"][-1]
+        assert start == pytest.approx([body["query"]["lon"], body["query"]["lat"]], abs=2e-7)
+        assert end == pytest.approx([facility["lon"], facility["lat"]], abs=2e-7)
 
 
 def test_walk_k1_agrees_with_travel_matrix(client: TestClient) -> None:
@@ -203,12 +210,30 @@ def test_matrix_dense_and_sparse(client: TestClient) -> None:
     assert len(body["duration_s"][0]) == 2
     assert body["methods"][2] == ["estimated", "estimated"]
     assert body["methods"][0] == ["network", "network"]
+    legs = body["access_m"]
+    assert legs["origins"][2] is None  # outside coverage: estimated, no access leg
+    assert all(v >= 0 for v in legs["origins"][:2] + legs["destinations"])
     sparse = client.post("/api/v1/matrix", json={"origins": origins,
                                                  "destinations": destinations, "max_minutes": 20})
     pairs = sparse.json()["pairs"]
     assert pairs
     assert all(p["duration_s"] <= 1200 for p in pairs)
     assert not any(p["origin"] == 2 for p in pairs)
+    for pair in pairs:
+        i, j = pair["origin"], pair["destination"]
+        assert pair["access_m"] == [legs["origins"][i], legs["destinations"][j]]
+        assert pair["distance_m"] == pytest.approx(sum(pair["access_m"]) + pair["network_m"],
+                                                   abs=0.2)
+        assert pair["duration_s"] == pytest.approx(body["duration_s"][i][j], abs=0.05)
+
+
+def test_matrix_from_a_point_to_itself_is_zero(client: TestClient) -> None:
+    points = [[121.4721, 31.2369], [121.4805, 31.2301]]  # both off the street
+    body = client.post("/api/v1/matrix", json={"origins": points, "destinations": points}).json()
+    assert body["methods"] == [["network"] * 2] * 2
+    assert min(body["access_m"]["origins"]) > 1.0
+    assert body["duration_s"][0][0] == body["duration_s"][1][1] == 0.0
+    assert body["duration_s"][0][1] > 0
 
 
 @pytest.mark.parametrize(

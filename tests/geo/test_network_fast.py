@@ -18,7 +18,14 @@ from geo.network.isochrones import _stretches, reached_parts, reached_segments
 from geo.network.nearest import build_facility_index, nearest
 from geo.network.polygons import street_area
 from geo.network.search import search_from
-from geo.network.snap import arrive_costs, leave_costs, nearest_segments, snap, snap_one
+from geo.network.snap import (
+    access_cost,
+    arrive_costs,
+    leave_costs,
+    nearest_segments,
+    snap,
+    snap_one,
+)
 
 NETWORKS = Path(__file__).resolve().parents[2] / "data" / "networks"
 BUND = (121.4860, 31.2390)
@@ -83,7 +90,11 @@ def test_single_query_equals_batch(net: Network) -> None:
 
 
 def _nx_route_time(graph: nx.DiGraph, net: Network, o, d) -> float:  # type: ignore[no-untyped-def]
-    """networkx Dijkstra with virtual origin/destination nodes joined by partial edges."""
+    """networkx Dijkstra with virtual origin/destination nodes joined by partial edges.
+
+    The virtual edges carry the access legs (``leave_costs``/``arrive_costs`` include them);
+    the direct edge along a shared piece adds both.
+    """
     g = graph
     lt, at = leave_costs(net, o, "time"), arrive_costs(net, d, "time")
     for node, cost in ((lt.node_head[0], lt.cost_head[0]), (lt.node_tail[0], lt.cost_tail[0])):
@@ -96,10 +107,11 @@ def _nx_route_time(graph: nx.DiGraph, net: Network, o, d) -> float:  # type: ign
         geo = int(o.geo[0])
         dt = float(d.fraction[0] - o.fraction[0])
         fwd, bwd = int(net.geo_fwd[geo]), int(net.geo_bwd[geo])
+        access = float(access_cost(o)[0] + access_cost(d)[0])
         if dt >= 0:
-            g.add_edge("o", "d", weight=dt * float(net.time_s[fwd]))
+            g.add_edge("o", "d", weight=dt * float(net.time_s[fwd]) + access)
         elif bwd >= 0:
-            g.add_edge("o", "d", weight=-dt * float(net.time_s[bwd]))
+            g.add_edge("o", "d", weight=-dt * float(net.time_s[bwd]) + access)
     try:
         return float(nx.dijkstra_path_length(g, "o", "d", weight="weight"))
     except nx.NetworkXNoPath:
@@ -135,8 +147,11 @@ def test_route_equals_networkx(net: Network) -> None:
             x, y = net.project(np.array(res.coords)[:, 0], np.array(res.coords)[:, 1])
             drawn = float(np.hypot(np.diff(x), np.diff(y)).sum())
             assert drawn == pytest.approx(res.distance_m, rel=0.02, abs=1.0)
-            assert res.coords[0] == pytest.approx([o.lon[0], o.lat[0]], abs=2e-7)
-            assert res.coords[-1] == pytest.approx([d.lon[0], d.lat[0]], abs=2e-7)
+            # door to door: from the origin itself to the destination itself
+            assert res.coords[0] == pytest.approx([o_lon[i], o_lat[i]], abs=2e-7)
+            assert res.coords[-1] == pytest.approx([d_lon[i], d_lat[i]], abs=2e-7)
+            assert res.network_m == pytest.approx(
+                res.distance_m - o.snap_distance_m[0] - d.snap_distance_m[0], abs=1e-6)
         else:
             assert res.status == "unreachable"
             assert np.isnan(res.duration_s)

@@ -60,7 +60,7 @@ def test_shortest_paths_equal_networkx(name: str, weight: str) -> None:
     assert compared == 600
 
 
-def test_snap_beside_middle_of_long_edge_costs_half_the_edge(walk: Network) -> None:
+def test_snap_beside_middle_of_long_edge_costs_access_plus_half_the_edge(walk: Network) -> None:
     both = np.flatnonzero(walk.geo_bwd >= 0)
     geo_len = walk.segments["geo_len"][both]
     straight = np.diff(walk.geo_offsets)[both] == 0
@@ -79,12 +79,19 @@ def test_snap_beside_middle_of_long_edge_costs_half_the_edge(walk: Network) -> N
     assert snapped.snap_distance_m[0] == pytest.approx(15.0, abs=0.01)
     index = build_facility_index(walk, walk.node_lon[[u]], walk.node_lat[[u]])
     res = nearest(index, lon, lat, with_route=True)
-    half = 0.5 * float(walk.time_s[int(walk.geo_bwd[g])])
+    # door to door: the 15 m walk to the street (at 1.2 m/s), then half the edge; the
+    # facility stands on the node, so its own access leg is 0
+    half = 15.0 / 1.2 + 0.5 * float(walk.time_s[int(walk.geo_bwd[g])])
     assert res.status[0] == "network"
     assert res.duration_s[0, 0] == pytest.approx(half, rel=1e-6)
-    assert res.distance_m[0, 0] == pytest.approx(0.5 * float(walk.length_m[e]), rel=1e-5)
+    assert res.distance_m[0, 0] == pytest.approx(15.0 + 0.5 * float(walk.length_m[e]), rel=1e-5)
+    assert res.network_m[0, 0] == pytest.approx(0.5 * float(walk.length_m[e]), rel=1e-5)
+    np.testing.assert_allclose(res.access_m[0, 0], [15.0, 0.0], atol=0.01)
     route = np.array(res.routes[0][0])
-    assert route.shape[0] == 2  # straight back along the edge, not via the far node
+    # from the point to the street, then straight back along the edge, not via the far node
+    assert route.shape[0] == 3
+    assert route[0] == pytest.approx([lon[0], lat[0]], abs=1e-7)
+    assert route[-1] == pytest.approx([walk.node_lon[u], walk.node_lat[u]], abs=1e-7)
     # the same answer from the travel-time matrix
     tm = travel_matrix(walk, lon, lat, walk.node_lon[[u]], walk.node_lat[[u]])
     assert tm.values[0, 0] == pytest.approx(half, rel=1e-6)

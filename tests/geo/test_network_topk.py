@@ -13,7 +13,7 @@ from geo.network.csr import Network, load_network
 from geo.network.estimate import in_coverage
 from geo.network.nearest import FacilityIndex, _nearest_one_k, build_facility_index, nearest
 from geo.network.single import _snap_inside
-from geo.network.snap import snap
+from geo.network.snap import access_cost, snap
 from geo.network.topk import build_top_labels, nearest_from_labels
 
 REPO = Path(__file__).resolve().parents[2]
@@ -56,7 +56,7 @@ def _legacy(
 ) -> tuple[list[int], list[float], list[float], list[list[list[float]]]]:
     """The bounded search from the point (the answer before the labels existed)."""
     q = snap(index.net, np.array([lon]), np.array([lat]))
-    return _nearest_one_k(index, q, 0, k, max_cost_s, True)
+    return _nearest_one_k(index, q, 0, k, max_cost_s, True, (lon, lat))
 
 
 def test_labels_are_the_k_nearest_by_exhaustive_search(index: FacilityIndex) -> None:
@@ -72,7 +72,8 @@ def test_labels_are_the_k_nearest_by_exhaustive_search(index: FacilityIndex) -> 
     via_tail = dist[:, net.edge_src[fwd]] + f.fraction * net.time_s[fwd]
     back = np.where(bwd >= 0, (1 - f.fraction) * net.time_s[np.maximum(bwd, 0)], np.inf)
     via_head = dist[:, net.indices[fwd]] + back
-    cost = np.where(f.ok, np.minimum(via_tail, via_head), np.inf)
+    # door to door: plus the walk from the facility's street to the facility
+    cost = np.where(f.ok, np.minimum(via_tail, via_head) + access_cost(f), np.inf)
     k = labels.k
     for row, v in enumerate(nodes.tolist()):
         best = np.sort(cost[row])[:k]
@@ -103,8 +104,9 @@ def test_k_nearest_identical_to_the_bounded_search(index: FacilityIndex) -> None
         assert got.routes is not None
         assert got.routes[0] == routes, (i, a, b, k)
         assert got.status[0] == ("network" if n else "unreachable")
-        g, t, _ = _snap_inside(index.net, a, b) or (-1, 0.0, 0.0)
-        from_labels += g >= 0 and nearest_from_labels(index, g, t, k, max_cost_s, False) is not None
+        g, t, snap_d = _snap_inside(index.net, a, b) or (-1, 0.0, 0.0)
+        from_labels += g >= 0 and nearest_from_labels(index, g, t, snap_d, k, max_cost_s,
+                                                      False) is not None  # fmt: skip
     assert from_labels >= 1000
 
 
