@@ -462,7 +462,8 @@ def test_empty_status_list_matches_nothing(store: FacilityStore) -> None:
 @pytest.mark.parametrize(
     ("query", "message"),
     [
-        (FacilityQuery(limit=-1), "limit and offset must be >= 0"),
+        (FacilityQuery(limit=-1), "limit and offset must be between 0 and 2"),
+        (FacilityQuery(offset=2**63), "offset=9223372036854775808"),
         (FacilityQuery(offset=-5), "offset=-5"),
         (FacilityQuery(bbox=BBox(121.5, 31.0, 121.4, 31.3)), "west <= east"),
         (FacilityQuery(bbox=BBox(121.4, 31.3, 121.5, 31.2)), "south <= north"),
