@@ -74,9 +74,14 @@ def install_error_handlers(app: FastAPI) -> None:
         valid = getattr(exc, "valid", None)
         if valid is not None:
             details["valid"] = list(valid)
+        retry_after_s = getattr(exc, "retry_after_s", None)
+        headers = None if retry_after_s is None else {"Retry-After": str(int(retry_after_s))}
+        if retry_after_s is not None:
+            details["retry_after_s"] = int(retry_after_s)
         return JSONResponse(
-            status_code=exc.status_code, content=error_body(exc.code, exc.message, **details)
-        )
+            status_code=exc.status_code, headers=headers,
+            content=error_body(exc.code, exc.message, **details),
+        )  # fmt: skip
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:

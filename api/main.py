@@ -15,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from api.errors import install_error_handlers
 from api.routers import facilities, gaps, geography, layers, meta, nearest, network, plans, routes
 from api.settings import Settings
-from layers.jobs.runner import JobRunner
+from layers.jobs import JobKinds, JobQueue, JobWorker
 from layers.networks import NetworkService
 from layers.registry.catalog import REGISTRY_LAYERS
 from layers.registry.service import Registry
@@ -62,12 +62,20 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         finally:
             warm_up_done.set()
 
+    jobs = JobQueue(registry.store, settings.job_limits())
+
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # build the per-layer indexes in the background so the first requests are fast
         warm = threading.Thread(target=_warm_up, name="warm-up", daemon=True)
         warm.start()
+        # every server process runs jobs: queued ones, and those of processes that died
+        worker = JobWorker(jobs, job_kinds(app))
+        app.state.job_worker = worker
+        worker.start()
         yield
+        worker.shutdown(wait_s=2.0)  # running jobs go back to the queue
+        app.state.job_worker = None
         warm.join()  # never leave the warm-up running into interpreter shutdown
         if owns_registry:
             registry.store.close()
@@ -83,7 +91,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     app.state.registry = registry
     app.state.networks = networks
     app.state.warm_up_done = warm_up_done
-    app.state.jobs = JobRunner(workers=1)  # background solves (plans, routes)
+    app.state.jobs = jobs  # durable background jobs (plans, routes), see docs/jobs.md
     install_error_handlers(app)
     app.add_middleware(GZipMiddleware, minimum_size=2048)
     for module in (meta, layers, facilities, geography, nearest, network, gaps, plans, routes):
@@ -91,3 +99,11 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     if settings.static_dir.is_dir():
         app.mount("/", StaticFiles(directory=settings.static_dir, html=True), name="static")
     return app
+
+
+def job_kinds(app: FastAPI) -> JobKinds:
+    """The job kinds this application runs: site plans and check-up routes."""
+    kinds = JobKinds()
+    kinds.register(plans.JOB_KIND, plans.plan_job(app))
+    kinds.register(routes.JOB_KIND, routes.route_job(app))
+    return kinds

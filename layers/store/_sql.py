@@ -60,6 +60,15 @@ class SQLFacilityStore(FacilityStore):
         with self._transaction(write=True) as conn:
             yield RecordSQL(conn, self.dialect, self.bump_version_sql)
 
+    @contextmanager
+    def sql_transaction(self, *, write: bool = True) -> Iterator[Any]:
+        """A DB-API connection inside one transaction, for tables other packages own (the
+        job table of :mod:`layers.jobs`): a write takes the database's write lock at once
+        (SQLite ``BEGIN IMMEDIATE``), a read sees one consistent snapshot. Statements use
+        ``self.placeholder``; errors are translated as for every store operation."""
+        with self._transaction(write=write, snapshot=not write) as conn:
+            yield conn
+
     def _records(self, work: Callable[[RecordSQL], T]) -> T:
         return self._read(
             lambda conn: work(RecordSQL(conn, self.dialect, self.bump_version_sql)),
