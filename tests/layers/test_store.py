@@ -59,7 +59,7 @@ class PostGISDatabase:
         if not self.schema:
             self.schema = self.new_schema()
         for table in ("facilities", "layer_versions", "store_meta", "registry_records",
-                      "audit_log", "imports"):
+                      "audit_log", "imports", "jobs"):
             name = f'"{self.schema}".{table}'
             if self.admin.execute("SELECT to_regclass(%s)", (name,)).fetchone()[0]:
                 self.admin.execute(f"DELETE FROM {name}")
