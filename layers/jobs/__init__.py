@@ -16,6 +16,7 @@ from layers.jobs.model import (
     JobLimits,
     JobNotFoundError,
     JobQueueFullError,
+    JobRequestError,
     JobStatus,
     ProgressCallback,
 )
@@ -31,6 +32,7 @@ __all__ = [
     "JobNotFoundError",
     "JobQueue",
     "JobQueueFullError",
+    "JobRequestError",
     "JobScope",
     "JobStatus",
     "JobWorker",

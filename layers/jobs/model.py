@@ -61,6 +61,13 @@ class JobConflictError(LayersError):
     code = "idempotency_key_reused"
 
 
+class JobRequestError(LayersError):
+    """A job request that cannot be stored as JSON."""
+
+    status_code = 422
+    code = "invalid_job_request"
+
+
 class JobCancelledError(Exception):
     """Raised inside a job function (by its progress callback) when it should stop.
 

@@ -34,6 +34,7 @@ from layers.jobs.model import (
     JobLimits,
     JobNotFoundError,
     JobQueueFullError,
+    JobRequestError,
     JobStatus,
 )
 
@@ -192,12 +193,18 @@ class JobQueue:
 
         Raises
         ------
+        JobRequestError
+            The request is not plain JSON (NaN, infinities, other objects) (422).
         JobConflictError
             The key was used by this owner for a different request (409).
         JobQueueFullError
             The owner's or the global bound on queued jobs is reached (429, with
             ``retry_after_s``).
         """
+        try:
+            request_text = _dumps(request)
+        except (TypeError, ValueError) as error:
+            raise JobRequestError(f"the job request is not plain JSON: {error}") from None
         digest = request_digest(request)
         now = self.clock()
         limits = self.limits
@@ -236,7 +243,7 @@ class JobQueue:
                     f"{self.dialect.json_param}, 'queued', 'queued', 0, ?, ?, ?)"
                 ),
                 (job_id, kind, owner.username, owner.district, idempotency_key, digest,
-                 _dumps(request), limits.max_attempts, False, now),
+                 request_text, limits.max_attempts, False, now),
             )  # fmt: skip
             job = self._select(conn, "id = ?", (job_id,))
         assert job is not None

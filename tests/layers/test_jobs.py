@@ -22,6 +22,7 @@ from layers.jobs import (
     JobNotFoundError,
     JobQueue,
     JobQueueFullError,
+    JobRequestError,
     JobScope,
     JobStatus,
     JobWorker,
@@ -384,11 +385,13 @@ def test_finished_jobs_are_kept_for_the_retention_period_only(store: FacilitySto
     assert queue.get(waiting.id, JobScope.of(ALICE)).status is JobStatus.QUEUED  # never purged
 
 
-def test_limits_are_checked() -> None:
+def test_limits_and_requests_are_checked(store: FacilityStore) -> None:
     with pytest.raises(ValueError, match="concurrency must be between 1 and"):
         JobLimits(concurrency=0)
     with pytest.raises(ValueError, match="lease_s must be positive"):
         JobLimits(lease_s=0)
+    with pytest.raises(JobRequestError, match="not plain JSON"):
+        JobQueue(store).submit("add", {"a": float("nan")}, ALICE)
     with pytest.raises(TypeError, match="keeps no jobs"):
         JobQueue(object())
     kinds = kinds_with(add=add)
