@@ -103,12 +103,19 @@ def test_jobs_are_visible_to_their_owner_district_and_admins_only(acting: Any) -
     assert alice.get(links["self"]).status_code == 404
 
 
-def test_delete_cancels_queued_and_running_jobs_and_429_when_full(
-    acting: Any, client: TestClient, monkeypatch: pytest.MonkeyPatch,
-) -> None:
+@pytest.fixture
+def tight_queue(client: TestClient) -> Iterator[None]:
+    """Submissions go through a queue allowing 2 queued jobs per user (same database)."""
     app: Any = client.app
-    tight = JobQueue(app.state.registry.store, JobLimits(concurrency=1, max_queued_per_owner=2))
-    monkeypatch.setattr(app.state, "jobs", tight)
+    usual = app.state.jobs  # (monkeypatch would delete the attribute of starlette's State)
+    app.state.jobs = JobQueue(app.state.registry.store,
+                              JobLimits(concurrency=1, max_queued_per_owner=2))  # fmt: skip
+    yield
+    app.state.jobs = usual
+
+
+@pytest.mark.usefixtures("tight_queue")
+def test_delete_cancels_queued_and_running_jobs_and_429_when_full(acting: Any) -> None:
     client = acting(BOB)
     running = client.post("/api/v1/routes", json=route_request(client, time_limit_s=20)).json()
     deadline = time.monotonic() + 30
