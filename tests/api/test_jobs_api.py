@@ -3,6 +3,7 @@ caller seeing only their own (or their district's) jobs, 404 for the others."""
 
 from __future__ import annotations
 
+import multiprocessing
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -140,6 +141,8 @@ def test_delete_cancels_queued_and_running_jobs_and_429_when_full(acting: Any) -
     final = wait_final(client, running["links"]["self"])
     assert final["status"] == "cancelled"
     assert time.monotonic() - started < 10  # stopped well before its 20 s limit
+    # its search processes (children of this process, which runs the worker) are gone too
+    assert [p.pid for p in multiprocessing.active_children()] == []
     assert client.get(running["links"]["csv"]).json()["error"] == "plan_cancelled"
     assert wait_final(client, queued[0]["links"]["self"])["status"] == "cancelled"
     for job in client.get("/api/v1/routes").json()["routes"]:  # leave nothing running
