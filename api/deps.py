@@ -26,6 +26,7 @@ from fastapi.security import (
     HTTPBearer,
     OAuth2PasswordBearer,
 )
+from starlette.applications import Starlette
 
 from api.auth import SESSION_COOKIE, Authenticator, Caller
 from api.settings import Settings
@@ -33,7 +34,7 @@ from layers.accounts import policy
 from layers.accounts.errors import NotAuthenticatedError
 from layers.accounts.roles import Actor, Role
 from layers.errors import ForbiddenError
-from layers.jobs.runner import JobRunner
+from layers.jobs import JobQueue, JobScope, JobWorker
 from layers.registry.service import Registry
 from layers.registry.workflow import RegistryWorkflow
 
@@ -58,26 +59,34 @@ RegistryDep = Annotated[Registry, Depends(get_registry)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-def app_service(request: Request, name: str, build: Callable[[], T]) -> T:
+def app_service(owner: Request | Starlette, name: str, build: Callable[[], T]) -> T:
     """The application-wide service kept on ``app.state`` under ``name``.
 
-    Built by ``build()`` on first use, once even when requests arrive together; its caches
-    then live as long as the application.
+    ``owner`` is a request or the application itself (background jobs run outside any
+    request). Built by ``build()`` on first use, once even when requests arrive together;
+    its caches then live as long as the application.
     """
-    service: T | None = getattr(request.app.state, name, None)
+    state = owner.state if isinstance(owner, Starlette) else owner.app.state
+    service: T | None = getattr(state, name, None)
     if service is None:
         with _LOCK:
-            service = getattr(request.app.state, name, None)
+            service = getattr(state, name, None)
             if service is None:
                 service = build()
-                setattr(request.app.state, name, service)
+                setattr(state, name, service)
     return service
 
 
-def job_runner(request: Request) -> JobRunner:
-    """The application's background job runner (plans, check-up routes)."""
-    runner: JobRunner = request.app.state.jobs
-    return runner
+def job_queue(request: Request) -> JobQueue:
+    """The application's durable job queue (plans, check-up routes)."""
+    queue: JobQueue = request.app.state.jobs
+    return queue
+
+
+def job_worker(request: Request) -> JobWorker | None:
+    """This process's job worker (``None`` while the application is not started)."""
+    worker: JobWorker | None = getattr(request.app.state, "job_worker", None)
+    return worker
 
 
 # -- authentication -----------------------------------------------------------------------
@@ -179,3 +188,23 @@ def get_workflow(request: Request) -> RegistryWorkflow:
 
 
 WorkflowDep = Annotated[RegistryWorkflow, Depends(get_workflow)]
+
+
+# -- jobs: who may submit and read (each caller sees their own jobs; district staff their
+# district's; reviewers and admins every job, see JobScope.of) ----------------------------
+PlannerDep = Annotated[Actor, Depends(require_action("plans.submit"))]
+RouteStaffDep = Annotated[Actor, Depends(require_action("routes.submit"))]
+
+
+def plan_scope(actor: Annotated[Actor, Depends(require_action("plans.read"))]) -> JobScope:
+    """The site-planning jobs the caller may see."""
+    return JobScope.of(actor)
+
+
+def route_scope(actor: Annotated[Actor, Depends(require_action("routes.read"))]) -> JobScope:
+    """The check-up routing jobs (with bookings' personal data) the caller may see."""
+    return JobScope.of(actor)
+
+
+PlanScopeDep = Annotated[JobScope, Depends(plan_scope)]
+RouteScopeDep = Annotated[JobScope, Depends(route_scope)]

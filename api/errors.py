@@ -100,10 +100,15 @@ def install_error_handlers(app: FastAPI) -> None:
         cells = getattr(exc, "cells", None)
         if cells:
             details["cells"] = list(cells)[:50]
+        headers = dict(getattr(exc, "headers", None) or {})  # WWW-Authenticate …
+        retry_after_s = getattr(exc, "retry_after_s", None)
+        if retry_after_s is not None:
+            headers["Retry-After"] = str(int(retry_after_s))
+            details["retry_after_s"] = int(retry_after_s)
         return JSONResponse(
-            status_code=exc.status_code, content=error_body(exc.code, exc.message, **details),
-            headers=getattr(exc, "headers", None),  # WWW-Authenticate, Retry-After
-        )
+            status_code=exc.status_code, headers=headers or None,
+            content=error_body(exc.code, exc.message, **details),
+        )  # fmt: skip
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -31,7 +31,7 @@ from api.routers import (
     users,
 )
 from api.settings import Settings
-from layers.jobs.runner import JobRunner
+from layers.jobs import JobKinds, JobQueue, JobWorker
 from layers.networks import NetworkService
 from layers.registry.catalog import REGISTRY_LAYERS
 from layers.registry.service import Registry
@@ -79,12 +79,20 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         finally:
             warm_up_done.set()
 
+    jobs = JobQueue(registry.store, settings.job_limits())
+
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # build the per-layer indexes in the background so the first requests are fast
         warm = threading.Thread(target=_warm_up, name="warm-up", daemon=True)
         warm.start()
+        # every server process runs jobs: queued ones, and those of processes that died
+        worker = JobWorker(jobs, job_kinds(app))
+        app.state.job_worker = worker
+        worker.start()
         yield
+        worker.shutdown(wait_s=2.0)  # running jobs go back to the queue
+        app.state.job_worker = None
         warm.join()  # never leave the warm-up running into interpreter shutdown
         authenticator.close()
         if owns_registry:
@@ -102,7 +110,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     app.state.networks = networks
     app.state.auth = authenticator
     app.state.warm_up_done = warm_up_done
-    app.state.jobs = JobRunner(workers=1)  # background solves (plans, routes)
+    app.state.jobs = jobs  # durable background jobs (plans, routes), see docs/jobs.md
     install_error_handlers(app)
     app.add_middleware(GZipMiddleware, minimum_size=2048)
     app.add_middleware(BodyLimit, default_bytes=settings.max_body_bytes,
@@ -118,3 +126,11 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     if settings.static_dir.is_dir():
         app.mount("/", StaticFiles(directory=settings.static_dir, html=True), name="static")
     return app
+
+
+def job_kinds(app: FastAPI) -> JobKinds:
+    """The job kinds this application runs: site plans and check-up routes."""
+    kinds = JobKinds()
+    kinds.register(plans.JOB_KIND, plans.plan_job(app))
+    kinds.register(routes.JOB_KIND, routes.route_job(app))
+    return kinds

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import os
 from pathlib import Path
 from typing import Self
 
@@ -10,6 +12,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from layers.accounts.oidc import DEFAULT_ROLE_MAP, parse_role_map
 from layers.accounts.tokens import check_secret_key
+from layers.jobs.model import JobLimits, default_concurrency
+
+logger = logging.getLogger(__name__)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -60,6 +65,17 @@ class Settings(BaseSettings):
         and the map, e.g. ``SERVICEMAP_OIDC_ROLE_CLAIMS='["realm_access.roles"]'``).
     oidc_leeway_s, oidc_jwks_refresh_min_s, oidc_timeout_s
         Clock skew allowed, minimum time between key refreshes, HTTP timeout.
+    job_concurrency
+        Plan and route jobs running at once over all server processes on the database
+        (default: half the cores, at least 1; at most the cores).
+    job_max_queued, job_max_queued_per_owner
+        Queued jobs allowed in all and per user; beyond them a submission gets ``429``.
+    job_retention_days
+        Finished jobs and their results are deleted this many days after they finished.
+    job_lease_s
+        Lease of a running job; a job whose process died runs again once it expires.
+    job_max_attempts
+        Runs of one job before it fails as interrupted too often.
     """
 
     # hide_input_in_errors: a refused secret key is never echoed into logs
@@ -145,6 +161,27 @@ class Settings(BaseSettings):
         if self.oidc_issuer and self.oidc_issuer == self.token_issuer:
             raise ValueError("SERVICEMAP_OIDC_ISSUER must differ from SERVICEMAP_TOKEN_ISSUER")
         return self
+    job_concurrency: int | None = Field(default=None, ge=1)
+    job_max_queued: int = Field(default=100, ge=1)
+    job_max_queued_per_owner: int = Field(default=10, ge=1)
+    job_retention_days: float = Field(default=7.0, gt=0)
+    job_lease_s: float = Field(default=30.0, ge=1)
+    job_max_attempts: int = Field(default=3, ge=1)
+    job_poll_s: float = Field(default=0.5, gt=0)
+
+    def job_limits(self) -> JobLimits:
+        """The job queue's bounds and timings (concurrency capped at the cores)."""
+        cores = os.cpu_count() or 1
+        concurrency = self.job_concurrency or default_concurrency()
+        if concurrency > cores:
+            logger.warning("job_concurrency %d > %d cores; using %d", concurrency, cores, cores)
+            concurrency = cores
+        return JobLimits(
+            concurrency=concurrency, max_queued=self.job_max_queued,
+            max_queued_per_owner=self.job_max_queued_per_owner,
+            retention_s=self.job_retention_days * 86400.0, lease_s=self.job_lease_s,
+            max_attempts=self.job_max_attempts, poll_s=self.job_poll_s,
+        )  # fmt: skip
 
     def resolved_database_url(self) -> str:
         """The database URL, defaulting to the embedded SQLite file."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import JSONResponse
 
 from api.deps import RegistryDep, SettingsDep, app_service
@@ -22,7 +22,9 @@ router = APIRouter(prefix="/api/v1/gaps", tags=["gaps"])
 _RESPONSES: dict[int | str, dict[str, object]] = {422: {"model": ErrorOut}}
 
 
-def gap_service(request: Request, registry: RegistryDep, settings: SettingsDep) -> GapService:
+def gap_service(
+    request: Request | FastAPI, registry: RegistryDep, settings: SettingsDep
+) -> GapService:
     """The application's gap service, created on first use (its caches live with the app)."""
     return app_service(
         request, "gap_service", lambda: GapService(RegistrySource(registry), settings.data_dir)

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, FastAPI, Path, Request
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import RegistryDep, SettingsDep, app_service, job_runner
-from api.routers._jobs import job_body, job_list
+from api.deps import PlannerDep, PlanScopeDep, RegistryDep, SettingsDep, app_service, job_queue
+from api.routers._jobs import IdempotencyKey, cancel, job_body, job_list, submit
 from api.routers.gaps import gap_service
 from api.schemas import ErrorOut
-from layers.jobs.runner import Job, JobStatus
+from layers.jobs import Job, JobStatus, ProgressCallback
+from layers.plans.result import PlanResult
 from layers.plans.service import (
     DEFAULT_CANDIDATE_LAYERS,
     MAX_MINUTES_LIMIT,
@@ -24,7 +26,10 @@ from layers.plans.service import (
 router = APIRouter(prefix="/api/v1/plans", tags=["planning"])
 
 JOB_KIND = "plan"
-_RESPONSES: dict[int | str, dict[str, Any]] = {422: {"model": ErrorOut}}
+_RESPONSES: dict[int | str, dict[str, Any]] = {
+    409: {"model": ErrorOut}, 422: {"model": ErrorOut}, 429: {"model": ErrorOut},
+}  # fmt: skip
+_PLAN_ID = Annotated[str, Path(max_length=64, description="The id returned by POST")]
 
 
 class PlanCreate(BaseModel):
@@ -67,12 +72,47 @@ class PlanCreate(BaseModel):
         )  # fmt: skip
 
 
-def plan_service(request: Request, registry: RegistryDep, settings: SettingsDep) -> PlanService:
+def plan_service(
+    request: Request | FastAPI, registry: RegistryDep, settings: SettingsDep
+) -> PlanService:
     """The application's planning service (shares the gap service's workplaces)."""
     return app_service(
         request, "plan_service",
         lambda: PlanService.from_gap_service(gap_service(request, registry, settings)),
     )  # fmt: skip
+
+
+def plan_request_json(plan_request: PlanRequest) -> dict[str, Any]:
+    """A plan request as the JSON its job runs from (every field, so a retry is the same)."""
+    return json_ready(dataclasses.asdict(plan_request))
+
+
+def json_ready(value: Any) -> Any:
+    """Tuples as lists, recursively (what JSON gives back)."""
+    if isinstance(value, dict):
+        return {k: json_ready(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_ready(v) for v in value]
+    return value
+
+
+def plan_result_json(result: PlanResult) -> dict[str, Any]:
+    """What a finished plan adds to its job's body (stored as the job's result)."""
+    body = result.to_dict()
+    body["sites"] = result.sites_collection()
+    body["existing"] = result.existing_collection()
+    body["workplaces"] = result.workplaces_collection()
+    return body
+
+
+def plan_job(app: FastAPI) -> Any:
+    """The job function of kind ``plan``: solve the stored request, return its JSON."""
+
+    def run(job_request: dict[str, Any], progress: ProgressCallback) -> dict[str, Any]:
+        service = plan_service(app, app.state.registry, app.state.settings)
+        return plan_result_json(service.solve(PlanRequest(**job_request), progress_cb=progress))
+
+    return run
 
 
 def _links(request: Request, job_id: str) -> dict[str, str]:
@@ -81,53 +121,59 @@ def _links(request: Request, job_id: str) -> dict[str, str]:
 
 def _job_body(request: Request, job: Job) -> dict[str, Any]:
     body = job_body(request, job, _links)
-    if job.status is JobStatus.DONE and job.result is not None:
-        result = job.result
-        body.update(result.to_dict())
-        body["sites"] = result.sites_collection()
-        body["existing"] = result.existing_collection()
-        body["workplaces"] = result.workplaces_collection()
+    if job.status is JobStatus.DONE and isinstance(job.result, dict):
+        body.update(job.result)
     return body
 
 
 @router.post("", status_code=202, responses=_RESPONSES, summary="Start a site plan")
 def create_plan(
-    body: PlanCreate, request: Request, registry: RegistryDep, settings: SettingsDep
-) -> JSONResponse:
+    body: PlanCreate, request: Request, registry: RegistryDep, settings: SettingsDep,
+    actor: PlannerDep, idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:  # fmt: skip
     """Choose `n_new` new sites for `layer` among the facilities of the `candidates` layers
     (existing sites stay open), on walking times from every park and building with its
     estimated workers. The answer is computed in the background: this returns `202` with
-    the job `id` and a `links.self` URL to poll (`GET /api/v1/plans/{id}`).
+    the job `id` and a `links.self` URL to poll (`GET /api/v1/plans/{id}`). Jobs are kept
+    in the database: they survive a restart of the server, and a job whose server process
+    stopped runs again.
 
     Requests that cannot be met are refused at once with `422` and the numbers: district
     minimums adding up to more than `n_new` ("district minimums add up to 16 new sites > 10
     new sites requested"), a budget below the cost of the sites, unknown layers, no
-    candidate, a district without candidates."""
+    candidate, a district without candidates. With an `Idempotency-Key` header, sending
+    the same request again returns the same job (`409` if the key was used for another
+    request). `429` with `Retry-After` when too many jobs are waiting."""
     plan_request = body.to_request()
-    service = plan_service(request, registry, settings)
-    service.check(plan_request)
-    job = job_runner(request).submit(service.solve, plan_request, kind=JOB_KIND)
-    links = _links(request, job.id)
-    return JSONResponse(status_code=202, headers={"Location": links["self"]},
-                        content={"id": job.id, "status": str(job.status), "links": links})  # fmt: skip
+    plan_service(request, registry, settings).check(plan_request)
+    return submit(request, JOB_KIND, plan_request_json(plan_request), actor, idempotency_key,
+                  _links)  # fmt: skip
 
 
 @router.get("/{plan_id}", responses={404: {"model": ErrorOut}}, summary="A site plan")
-def get_plan(
-    request: Request,
-    plan_id: Annotated[str, Path(max_length=64, description="The id returned by POST")],
-) -> JSONResponse:
-    """The job's `status` (`queued`, `running`, `done`, `failed`), `progress` (message and
-    fraction) and times. When `done`: `summary` (objective, `status` optimal / feasible with
-    `gap` / infeasible with `reason`, seconds, workers newly covered), `districts` (new
-    sites and workers newly covered per district), `curve` (workers covered against the
-    number of new sites), and GeoJSON FeatureCollections `sites` (chosen new sites and
-    upgrades), `existing` and `workplaces` (newly covered parks and buildings)."""
-    job = job_runner(request).get(plan_id, kind=JOB_KIND)
+def get_plan(request: Request, plan_id: _PLAN_ID, scope: PlanScopeDep) -> JSONResponse:
+    """The job's `status` (`queued`, `running`, `done`, `failed`, `cancelled`), `progress`
+    (message and fraction), `attempts` and times. When `done`: `summary` (objective,
+    `status` optimal / feasible with `gap` / infeasible with `reason`, seconds, workers
+    newly covered), `districts` (new sites and workers newly covered per district), `curve`
+    (workers covered against the number of new sites), and GeoJSON FeatureCollections
+    `sites` (chosen new sites and upgrades), `existing` and `workplaces` (newly covered
+    parks and buildings). `404` for an unknown id and for another user's plan."""
+    job = job_queue(request).get(plan_id, scope, kind=JOB_KIND, with_result=True)
     return JSONResponse(_job_body(request, job))
 
 
-@router.get("", summary="Site plans kept on the server")
-def list_plans(request: Request) -> JSONResponse:
-    """The plans kept in memory (newest last) with their status; results via their link."""
-    return JSONResponse({"plans": job_list(request, JOB_KIND, _links)})
+@router.delete("/{plan_id}", status_code=200, responses={404: {"model": ErrorOut}},
+               summary="Cancel or delete a site plan")  # fmt: skip
+def delete_plan(request: Request, plan_id: _PLAN_ID, scope: PlanScopeDep) -> Response:
+    """A queued plan is cancelled and never runs (`200`, status `cancelled`); a running
+    plan is asked to stop at its next progress step (`202`, `cancel_requested` true, then
+    status `cancelled`); a finished plan is deleted with its result (`204`)."""
+    return cancel(request, scope, JOB_KIND, plan_id, _links)
+
+
+@router.get("", summary="Your site plans")
+def list_plans(request: Request, scope: PlanScopeDep) -> JSONResponse:
+    """The plans you may see (newest last, at most 200): your own; district staff also
+    their district's; reviewers and administrators every plan. Results via their link."""
+    return JSONResponse({"plans": job_list(request, scope, JOB_KIND, _links)})

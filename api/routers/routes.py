@@ -5,27 +5,35 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, FastAPI, Path, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import RegistryDep, SettingsDep, app_service, job_runner
+from api.deps import (
+    RegistryDep,
+    RouteScopeDep,
+    RouteStaffDep,
+    SettingsDep,
+    app_service,
+    job_queue,
+)
 from api.errors import RequestError
-from api.routers._jobs import job_body, job_list
+from api.routers._jobs import IdempotencyKey, cancel, job_body, job_list, submit
 from api.schemas import ErrorOut
 from layers.checkups.service import (
     DEFAULT_TIME_LIMIT_S,
     MAX_TIME_LIMIT_S,
-    CheckupResult,
     CheckupService,
 )
-from layers.jobs.runner import Job, JobStatus
+from layers.jobs import Job, JobScope, JobStatus, ProgressCallback
 
 router = APIRouter(prefix="/api/v1/routes", tags=["check-up routing"])
 
 JOB_KIND = "route"
 SAMPLE_PATH = ("samples", "checkup_week.json")
-_RESPONSES: dict[int | str, dict[str, Any]] = {422: {"model": ErrorOut}}
+_RESPONSES: dict[int | str, dict[str, Any]] = {
+    409: {"model": ErrorOut}, 422: {"model": ErrorOut}, 429: {"model": ErrorOut},
+}  # fmt: skip
 _JOB_ID = Annotated[str, Path(max_length=64, description="The id returned by POST")]
 
 
@@ -76,13 +84,34 @@ class RouteCreate(BaseModel):
             data.pop(key, None)
         return {k: v for k, v in data.items() if v is not None}
 
+    def job_request(self) -> dict[str, Any]:
+        """The JSON the job runs from (checked again when it runs, also on a retry)."""
+        return {"problem": self.problem(), "strict": self.strict,
+                "time_limit_s": self.time_limit_s, "seed": self.seed}  # fmt: skip
 
-def checkup_service(request: Request, registry: RegistryDep) -> CheckupService:
+
+def checkup_service(request: Request | FastAPI, registry: RegistryDep) -> CheckupService:
     """The application's check-up routing service."""
+    app = request if isinstance(request, FastAPI) else request.app
     return app_service(
-        request, "checkup_service",
-        lambda: CheckupService(registry, getattr(request.app.state, "networks", None)),
+        app, "checkup_service",
+        lambda: CheckupService(registry, getattr(app.state, "networks", None)),
     )  # fmt: skip
+
+
+def route_job(app: FastAPI) -> Any:
+    """The job function of kind ``route``: check and solve the stored request; the result
+    holds the plan's JSON, its printable schedule and its CSV."""
+
+    def run(job_request: dict[str, Any], progress: ProgressCallback) -> dict[str, Any]:
+        service = checkup_service(app, app.state.registry)
+        prepared = service.check(job_request["problem"], strict=bool(job_request["strict"]))
+        result = service.solve(prepared, float(job_request["time_limit_s"]),
+                               int(job_request["seed"]), progress_cb=progress)  # fmt: skip
+        return {"plan": result.to_dict(), "schedule_html": result.schedule_html(),
+                "plan_csv": result.plan_csv()}  # fmt: skip
+
+    return run
 
 
 def _links(request: Request, job_id: str) -> dict[str, str]:
@@ -95,16 +124,18 @@ def _links(request: Request, job_id: str) -> dict[str, str]:
 
 def _job_body(request: Request, job: Job) -> dict[str, Any]:
     body = job_body(request, job, _links)
-    if job.status is JobStatus.DONE and isinstance(job.result, CheckupResult):
-        body.update(job.result.to_dict())
+    if job.status is JobStatus.DONE and isinstance(job.result, dict):
+        body.update(job.result["plan"])
     return body
 
 
-def _finished(request: Request, job_id: str) -> CheckupResult:
-    job = job_runner(request).get(job_id, kind=JOB_KIND)
+def _finished(request: Request, job_id: str, scope: JobScope) -> dict[str, Any]:
+    job = job_queue(request).get(job_id, scope, kind=JOB_KIND, with_result=True)
     if job.status is JobStatus.FAILED:
         raise RequestError(f"the plan failed: {job.error}", status_code=409, code="plan_failed")
-    if job.status is not JobStatus.DONE or not isinstance(job.result, CheckupResult):
+    if job.status is JobStatus.CANCELLED:
+        raise RequestError("the plan was cancelled", status_code=409, code="plan_cancelled")
+    if job.status is not JobStatus.DONE or not isinstance(job.result, dict):
         raise RequestError(
             f"the plan is not ready yet (status {job.status}); poll {_links(request, job_id)['self']}",
             status_code=409, code="plan_not_ready",
@@ -113,7 +144,10 @@ def _finished(request: Request, job_id: str) -> CheckupResult:
 
 
 @router.post("", status_code=202, responses=_RESPONSES, summary="Plan check-up vehicle routes")
-def create_route_plan(body: RouteCreate, request: Request, registry: RegistryDep) -> JSONResponse:
+def create_route_plan(
+    body: RouteCreate, request: Request, registry: RegistryDep, actor: RouteStaffDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:  # fmt: skip
     """Plan which check-up vehicle (流动体检车) visits which workplace, on which day, in
     which slot and in what order. The body is the check-up request (bookings with their
     workers, package and allowed slots; vehicles with depot, capacity, shift, lunch break
@@ -126,14 +160,15 @@ def create_route_plan(body: RouteCreate, request: Request, registry: RegistryDep
     cannot be planned are refused at once with `422`, listing every problem with its
     field path: a booking outside Shanghai (naming it), a package no vehicle has the
     equipment for, malformed times (`bookings[3].time_window[1]: '25:00' is not a time
-    HH:MM`), unknown depots or packages."""
-    service = checkup_service(request, registry)
-    prepared = service.check(body.problem(), strict=body.strict)
-    job = job_runner(request).submit(service.solve, prepared, body.time_limit_s, body.seed,
-                                     kind=JOB_KIND)  # fmt: skip
-    links = _links(request, job.id)
-    return JSONResponse(status_code=202, headers={"Location": links["self"]},
-                        content={"id": job.id, "status": str(job.status), "links": links})  # fmt: skip
+    HH:MM`), unknown depots or packages.
+
+    The request (names, phones and addresses of bookings) and the plan are stored until
+    the retention period after the job finished, visible to you (and your district's staff
+    and reviewers) only; `DELETE` removes them earlier. With an `Idempotency-Key` header,
+    sending the same request again returns the same job. `429` with `Retry-After` when too
+    many jobs are waiting."""
+    checkup_service(request, registry).check(body.problem(), strict=body.strict)
+    return submit(request, JOB_KIND, body.job_request(), actor, idempotency_key, _links)
 
 
 @router.get("/sample", summary="A demonstration check-up request")
@@ -148,9 +183,9 @@ def get_route_sample(settings: SettingsDep) -> JSONResponse:
 
 
 @router.get("/{route_id}", responses={404: {"model": ErrorOut}}, summary="A check-up plan")
-def get_route_plan(request: Request, route_id: _JOB_ID) -> JSONResponse:
-    """The job's `status` (`queued`, `running`, `done`, `failed`), `progress` (message and
-    fraction) and times. When `done`: `routes` (one per vehicle and day: depot, departure
+def get_route_plan(request: Request, route_id: _JOB_ID, scope: RouteScopeDep) -> JSONResponse:
+    """The job's `status` (`queued`, `running`, `done`, `failed`, `cancelled`), `progress`
+    (message and fraction), `attempts` and times; `404` for another user's plan. When `done`: `routes` (one per vehicle and day: depot, departure
     and return, AM/PM load, drive minutes and km, `legs` with their method `network` or
     `estimated`, and the `stops` in order with ETA, start, end, workers, package, slot,
     lateness), `unassigned` (every booking, or part of one, not planned, with its `reason`
@@ -158,31 +193,42 @@ def get_route_plan(request: Request, route_id: _JOB_ID) -> JSONResponse:
     numbers), `summary` (workers served, drive hours and km, share of legs on the
     network, the independent feasibility check), `notes` and `geojson` (one feature per
     vehicle-day with its colour, numbered stops, depots and unassigned bookings)."""
-    job = job_runner(request).get(route_id, kind=JOB_KIND)
+    job = job_queue(request).get(route_id, scope, kind=JOB_KIND, with_result=True)
     return JSONResponse(_job_body(request, job))
+
+
+@router.delete("/{route_id}", status_code=200, responses={404: {"model": ErrorOut}},
+               summary="Cancel or delete a check-up plan")  # fmt: skip
+def delete_route_plan(request: Request, route_id: _JOB_ID, scope: RouteScopeDep) -> Response:
+    """A queued plan is cancelled and never runs (`200`, status `cancelled`); a running
+    plan is asked to stop at its next progress step (`202`, `cancel_requested` true, then
+    status `cancelled`); a finished plan is deleted with its request and result, workers'
+    personal data included (`204`)."""
+    return cancel(request, scope, JOB_KIND, route_id, _links)
 
 
 @router.get("/{route_id}/schedule.html", response_class=HTMLResponse,
             responses={404: {"model": ErrorOut}, 409: {"model": ErrorOut}},
             summary="Printable schedule")  # fmt: skip
-def get_route_schedule(request: Request, route_id: _JOB_ID) -> HTMLResponse:
+def get_route_schedule(request: Request, route_id: _JOB_ID, scope: RouteScopeDep) -> HTMLResponse:
     """A self-contained printable schedule: one page per vehicle-day with the ETA, start
     and end of every visit, then the bookings that could not be planned and why. `409`
     while the plan is still running."""
-    return HTMLResponse(_finished(request, route_id).schedule_html())
+    return HTMLResponse(_finished(request, route_id, scope)["schedule_html"])
 
 
 @router.get("/{route_id}/plan.csv", responses={404: {"model": ErrorOut}, 409: {"model": ErrorOut}},
             summary="The plan as CSV")  # fmt: skip
-def get_route_csv(request: Request, route_id: _JOB_ID) -> Response:
+def get_route_csv(request: Request, route_id: _JOB_ID, scope: RouteScopeDep) -> Response:
     """One row per stop (`status` planned) and one per unassigned booking (`status`
     unassigned, with `reason` and `message`). `409` while the plan is still running."""
-    text = _finished(request, route_id).plan_csv()
+    text = _finished(request, route_id, scope)["plan_csv"]
     return Response(content="\ufeff" + text, media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="checkup-plan-{route_id}.csv"'})  # fmt: skip
 
 
-@router.get("", summary="Check-up plans kept on the server")
-def list_route_plans(request: Request) -> JSONResponse:
-    """The plans kept in memory (newest last) with their status; results via their link."""
-    return JSONResponse({"routes": job_list(request, JOB_KIND, _links)})
+@router.get("", summary="Your check-up plans")
+def list_route_plans(request: Request, scope: RouteScopeDep) -> JSONResponse:
+    """The check-up plans you may see (newest last, at most 200): your own; district staff
+    also their district's; reviewers and administrators every plan."""
+    return JSONResponse({"routes": job_list(request, scope, JOB_KIND, _links)})

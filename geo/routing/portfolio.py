@@ -558,22 +558,30 @@ def solve_portfolio(
     results: list[tuple | None] = [None] * n_workers
     pending = set(range(n_workers))
     hard_stop = deadline + max(5.0, time_limit_s)
-    while pending and time.monotonic() < hard_stop:
-        for i in list(pending):
-            if conns[i].poll(0.05):
-                try:
-                    results[i] = conns[i].recv()
-                except EOFError:
-                    results[i] = None
-                pending.discard(i)
-        if on_progress is not None:
-            on_progress(time.monotonic() - start, shared.read()[0])
-    for proc in procs:
-        proc.join(timeout=1.0)
-        if proc.is_alive():
+    try:
+        while pending and time.monotonic() < hard_stop:
+            for i in list(pending):
+                if conns[i].poll(0.05):
+                    try:
+                        results[i] = conns[i].recv()
+                    except EOFError:
+                        results[i] = None
+                    pending.discard(i)
+            if on_progress is not None:
+                on_progress(time.monotonic() - start, shared.read()[0])
+    except BaseException:
+        # the caller stops the search (a cancelled job raises from on_progress): stop the
+        # workers now rather than letting them search until their deadline
+        for proc in procs:
             proc.terminate()
-            with contextlib.suppress(Exception):
-                proc.join(timeout=1.0)
+        raise
+    finally:
+        for proc in procs:
+            proc.join(timeout=1.0)
+            if proc.is_alive():
+                proc.terminate()
+                with contextlib.suppress(Exception):
+                    proc.join(timeout=1.0)
 
     best_sol = None
     best_cost: int | None = None

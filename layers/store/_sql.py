@@ -61,11 +61,11 @@ class SQLFacilityStore(FacilityStore):
             yield RecordSQL(conn, self.dialect, self.bump_version_sql)
 
     @contextmanager
-    def sql_transaction(self, *, write: bool) -> Iterator[Any]:
+    def sql_transaction(self, *, write: bool = True) -> Iterator[Any]:
         """A DB-API connection inside one transaction, for services with their own tables.
 
         Used by services that keep tables of their own in the store (accounts and
-        sessions: :mod:`layers.accounts.service`); the statements they run use
+        sessions: :mod:`layers.accounts.service`; jobs: :mod:`layers.jobs`); the statements they run use
         :attr:`dialect`. A write takes the backend's write lock at once; a read sees one
         consistent snapshot. Committed on success, rolled back on any exception, database
         errors translated like every other store call.

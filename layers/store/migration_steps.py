@@ -245,6 +245,73 @@ _UPLOADS_POSTGRES = (
     """,
 )
 
+#: Background jobs (:mod:`layers.jobs`): times are seconds since the epoch (UTC); the
+#: request is the JSON a job runs from, the result its JSON answer (kept as text).
+_JOBS_SQLITE = (
+    """
+    CREATE TABLE IF NOT EXISTS jobs (
+        id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        owner TEXT NOT NULL,
+        owner_district TEXT,
+        idempotency_key TEXT,
+        request_sha256 TEXT NOT NULL,
+        request TEXT NOT NULL,
+        status TEXT NOT NULL,
+        message TEXT NOT NULL DEFAULT '',
+        fraction REAL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        max_attempts INTEGER NOT NULL,
+        cancel_requested INTEGER NOT NULL DEFAULT 0,
+        lease_owner TEXT,
+        lease_expires_at REAL,
+        created_at REAL NOT NULL,
+        started_at REAL,
+        finished_at REAL,
+        result TEXT,
+        error TEXT,
+        error_status INTEGER
+    ) WITHOUT ROWID
+    """,
+    "CREATE UNIQUE INDEX IF NOT EXISTS jobs_idempotency ON jobs (owner, kind, idempotency_key) "
+    "WHERE idempotency_key IS NOT NULL",
+    "CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status, created_at)",
+    "CREATE INDEX IF NOT EXISTS jobs_owner ON jobs (owner, kind, created_at)",
+    "CREATE INDEX IF NOT EXISTS jobs_district ON jobs (owner_district, kind, created_at)",
+    "CREATE INDEX IF NOT EXISTS jobs_lease ON jobs (lease_owner) WHERE lease_owner IS NOT NULL",
+    "CREATE INDEX IF NOT EXISTS jobs_finished ON jobs (finished_at) WHERE finished_at IS NOT NULL",
+)
+
+_JOBS_POSTGRES = (
+    """
+    CREATE TABLE IF NOT EXISTS jobs (
+        id text PRIMARY KEY,
+        kind text NOT NULL,
+        owner text NOT NULL,
+        owner_district text,
+        idempotency_key text,
+        request_sha256 text NOT NULL,
+        request jsonb NOT NULL,
+        status text NOT NULL,
+        message text NOT NULL DEFAULT '',
+        fraction double precision,
+        attempts integer NOT NULL DEFAULT 0,
+        max_attempts integer NOT NULL,
+        cancel_requested boolean NOT NULL DEFAULT false,
+        lease_owner text,
+        lease_expires_at double precision,
+        created_at double precision NOT NULL,
+        started_at double precision,
+        finished_at double precision,
+        result text,
+        error text,
+        error_status integer
+    )
+    """,
+    *_JOBS_SQLITE[1:],
+)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         "0002_registry_records",
@@ -253,5 +320,6 @@ MIGRATIONS: tuple[Migration, ...] = (
         data=_copy_published_registries,
     ),
     Migration("0003_accounts", sqlite=_ACCOUNTS_SQLITE, postgres=_ACCOUNTS_POSTGRES),
+    Migration("0004_jobs", sqlite=_JOBS_SQLITE, postgres=_JOBS_POSTGRES),
     Migration("0005_import_uploads", sqlite=_UPLOADS_SQLITE, postgres=_UPLOADS_POSTGRES),
 )

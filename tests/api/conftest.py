@@ -15,10 +15,14 @@ from api.settings import Settings
 @pytest.fixture(scope="session")
 def app_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     state = tmp_path_factory.mktemp("state")
-    return Settings(state_dir=Path(state), database_url=f"sqlite:///{state / 'registry.db'}")
+    # one job at a time, as on the 2-core machines the suite runs on (tests rely on it)
+    return Settings(state_dir=Path(state), database_url=f"sqlite:///{state / 'registry.db'}",
+                    job_concurrency=1)
 
 
 @pytest.fixture(scope="session")
 def client(app_settings: Settings) -> Iterator[TestClient]:
     with TestClient(create_app(app_settings), raise_server_exceptions=False) as test_client:
         yield test_client
+
+

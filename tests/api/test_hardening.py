@@ -99,3 +99,15 @@ def test_route_requests_with_nested_wrong_types_are_refused_not_crashed(
     response = client.post("/api/v1/routes", json=nested)
     assert response.status_code < 500, response.text
     assert response.status_code in (401, 403, 422)
+
+
+@pytest.mark.parametrize(("method", "path"), [
+    ("post", "/api/v1/plans"), ("get", "/api/v1/plans"), ("get", "/api/v1/plans/abc"),
+    ("delete", "/api/v1/plans/abc"), ("post", "/api/v1/routes"), ("get", "/api/v1/routes"),
+    ("get", "/api/v1/routes/abc"), ("get", "/api/v1/routes/abc/plan.csv"),
+    ("get", "/api/v1/routes/abc/schedule.html"), ("delete", "/api/v1/routes/abc"),
+])
+def test_jobs_and_personal_data_need_an_account(client: TestClient, method: str, path: str) -> None:
+    response = client.request(method, path, json={} if method == "post" else None)
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"].startswith("Bearer")

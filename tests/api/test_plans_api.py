@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -137,3 +138,14 @@ def test_cli_plan_on_the_shipped_data(tmp_path: Path, capsys: pytest.CaptureFixt
     refused = json.loads(capsys.readouterr().out)
     assert refused["status"] == "infeasible"
     assert "have no candidate site" in refused["reason"]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _acting_as_staff(client: TestClient) -> Iterator[None]:
+    """Every test here acts as staff (the job endpoints refuse anonymous callers)."""
+    from api.deps import get_actor
+    from layers.accounts.roles import Actor, Role
+
+    client.app.dependency_overrides[get_actor] = lambda: Actor("test_admin", Role.ADMIN)  # type: ignore[attr-defined]
+    yield
+    client.app.dependency_overrides.pop(get_actor, None)  # type: ignore[attr-defined]

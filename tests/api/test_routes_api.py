@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -203,3 +204,14 @@ def test_sample_is_demo_data(client: TestClient) -> None:
     assert sample["demo"] is True
     assert "DEMO" in sample["description"]
     assert len(sample["bookings"]) >= 40
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _acting_as_staff(client: TestClient) -> Iterator[None]:
+    """Every test here acts as staff (the job endpoints refuse anonymous callers)."""
+    from api.deps import get_actor
+    from layers.accounts.roles import Actor, Role
+
+    client.app.dependency_overrides[get_actor] = lambda: Actor("test_admin", Role.ADMIN)  # type: ignore[attr-defined]
+    yield
+    client.app.dependency_overrides.pop(get_actor, None)  # type: ignore[attr-defined]

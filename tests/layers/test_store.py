@@ -58,8 +58,8 @@ class PostGISDatabase:
         """The session schema with its rows deleted (much cheaper than new tables per test)."""
         if not self.schema:
             self.schema = self.new_schema()
-        for table in ("facilities", "layer_versions", "store_meta", "registry_records", "import_uploads",
-                      "audit_log", "imports", "users", "user_sessions"):
+        for table in ("facilities", "layer_versions", "store_meta", "registry_records",
+                      "import_uploads", "audit_log", "imports", "users", "user_sessions", "jobs"):
             name = f'"{self.schema}".{table}'
             if self.admin.execute("SELECT to_regclass(%s)", (name,)).fetchone()[0]:
                 self.admin.execute(f"DELETE FROM {name}")
