@@ -56,9 +56,9 @@ def _requests() -> list[tuple[str, str, dict[str, Any] | None]]:
         lon, lat = LUJIAZUI
         out.append(("GET", f"/api/v1/nearest?lon={lon}&lat={lat}&layer={layer}&k=1", None))
     for lon, lat in (PEOPLES_SQUARE, JINGAN_TEMPLE, LUJIAZUI):
-        out.append(("GET", f"/api/v1/isochrones?lon={lon}&lat={lat}&minutes=5,10", None))
-    out.append(("GET", f"/api/v1/isochrones?lon={PEOPLES_SQUARE[0]}&lat={PEOPLES_SQUARE[1]}"
-                       "&profile=drive&minutes=5", None))  # fmt: skip
+        for profile in ("walk", "drive"):
+            out.append(("GET", f"/api/v1/isochrones?lon={lon}&lat={lat}&profile={profile}"
+                               f"&minutes={'5,10' if profile == 'walk' else '5'}", None))  # fmt: skip
     out.append(("GET", "/api/v1/layers/health_point/service-area?minutes=5", None))
     points = [list(PEOPLES_SQUARE), list(JINGAN_TEMPLE), list(LUJIAZUI)]
     out.append(("POST", "/api/v1/matrix", {"origins": points, "destinations": points}))
@@ -66,8 +66,6 @@ def _requests() -> list[tuple[str, str, dict[str, Any] | None]]:
 
 
 REQUESTS = _requests()
-
-
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
