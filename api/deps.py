@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request, Security
 from fastapi.security import (
@@ -30,6 +30,7 @@ from starlette.applications import Starlette
 
 from api.auth import SESSION_COOKIE, Authenticator, Caller
 from api.settings import Settings
+from geo._once import OnceMap
 from layers.accounts import policy
 from layers.accounts.errors import NotAuthenticatedError
 from layers.accounts.roles import Actor, Role
@@ -40,7 +41,7 @@ from layers.registry.workflow import RegistryWorkflow
 
 T = TypeVar("T")
 
-_LOCK = threading.RLock()  # re-entrant: a service may be built from another one
+_SERVICES_LOCK = threading.Lock()  # guards the creation of each app's service map only
 
 
 def get_registry(request: Request) -> Registry:
@@ -63,18 +64,28 @@ def app_service(owner: Request | Starlette, name: str, build: Callable[[], T]) -
     """The application-wide service kept on ``app.state`` under ``name``.
 
     ``owner`` is a request or the application itself (background jobs run outside any
-    request). Built by ``build()`` on first use, once even when requests arrive together;
-    its caches then live as long as the application.
+    request). Built by ``build()`` on first use, once even when requests arrive together (one
+    lock per service name, so one service's slow build never holds up another's, and a build
+    may ask for another service); its caches then live as long as the application.
     """
     state = owner.state if isinstance(owner, Starlette) else owner.app.state
     service: T | None = getattr(state, name, None)
     if service is None:
-        with _LOCK:
-            service = getattr(state, name, None)
-            if service is None:
-                service = build()
-                setattr(state, name, service)
+        service = _services(state).get(name, build)
+        setattr(state, name, service)
     return service
+
+
+def _services(state: Any) -> OnceMap[str, Any]:
+    """The application's map of lazily built services (created once)."""
+    services: OnceMap[str, Any] | None = getattr(state, "lazy_services", None)
+    if services is None:
+        with _SERVICES_LOCK:
+            services = getattr(state, "lazy_services", None)
+            if services is None:
+                services = OnceMap()
+                state.lazy_services = services
+    return services
 
 
 def job_queue(request: Request) -> JobQueue:

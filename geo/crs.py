@@ -9,13 +9,13 @@ a centimetre. Metric work uses UTM zone 51N (EPSG:32651) through pyproj.
 from __future__ import annotations
 
 from enum import StrEnum
-from functools import lru_cache
 
 import numpy as np
 import prcoords
 from numpy.typing import ArrayLike, NDArray
 from pyproj import Transformer
 
+from geo._once import OnceMap
 from geo.errors import UnknownCRSError
 
 WGS84_EPSG = 4326
@@ -94,9 +94,15 @@ def to_wgs84_many(
     return out[:, 0], out[:, 1]
 
 
-@lru_cache(maxsize=4)
+_TRANSFORMERS: OnceMap[tuple[int, int], Transformer] = OnceMap()
+
+
 def _transformer(source_epsg: int, target_epsg: int) -> Transformer:
-    return Transformer.from_crs(source_epsg, target_epsg, always_xy=True)
+    """The pyproj transformer between two EPSG codes (made once; pyproj's are thread-safe)."""
+    return _TRANSFORMERS.get(
+        (source_epsg, target_epsg),
+        lambda: Transformer.from_crs(source_epsg, target_epsg, always_xy=True),
+    )
 
 
 def to_utm(lon: ArrayLike, lat: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:

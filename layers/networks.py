@@ -4,14 +4,15 @@ Wraps the pure engine in :mod:`geo.network` for the registry's layers: one netwo
 profile (``walk``: the central walk network; ``drive``: the citywide drive network), one
 facility index per (layer, profile, service filter) rebuilt when the layer changes, and the
 documented estimate (great-circle distance × the network's calibrated detour factor) for
-points and facilities outside the network's coverage.
+points and facilities outside the network's coverage. Networks, facility indexes and
+component labels are built once per key even when the start-up warm-up and many requests
+ask at the same time (:class:`geo._once.OnceMap`).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -20,6 +21,7 @@ from typing import Any
 import numpy as np
 from scipy.sparse.csgraph import connected_components
 
+from geo._once import OnceMap, freeze_arrays
 from geo.crs import haversine_m
 from geo.nearest import PointIndex
 from geo.network import (
@@ -147,10 +149,9 @@ class NetworkService:
         self.networks_dir = Path(networks_dir)
         self.max_snap_m = max_snap_m
         self.profile_networks = dict(profile_networks or DEFAULT_PROFILE_NETWORKS)
-        self._networks: dict[str, Network] = {}
-        self._subsets: dict[tuple[str, str, str | None], _Subset] = {}
-        self._component_labels: dict[str, np.ndarray] = {}
-        self._lock = threading.Lock()
+        self._networks: OnceMap[str, Network] = OnceMap()
+        self._subsets: OnceMap[tuple[str, str, str | None], _Subset] = OnceMap()
+        self._component_labels: OnceMap[str, np.ndarray] = OnceMap()
 
     # --- networks ------------------------------------------------------------------------
     def network(self, profile: str) -> Network:
@@ -158,17 +159,18 @@ class NetworkService:
         if profile not in PROFILES:
             raise UnknownProfileError(profile)
         name = self.profile_networks[profile]
-        net = self._networks.get(name)
-        if net is None:
-            folder = self.networks_dir / name
-            if not (folder / "meta.json").is_file():
-                raise NetworkUnavailableError(
-                    f"no {profile} network installed (expected {name!r} in the networks "
-                    "folder); build one with `servicemap network build`"
-                )
-            net = load_network(folder, mmap=True)
-            self._networks[name] = net
-        return net
+        net = self._networks.peek(name)
+        return net if net is not None else self._networks.get(name, lambda: self._load(profile))
+
+    def _load(self, profile: str) -> Network:
+        name = self.profile_networks[profile]
+        folder = self.networks_dir / name
+        if not (folder / "meta.json").is_file():
+            raise NetworkUnavailableError(
+                f"no {profile} network installed (expected {name!r} in the networks "
+                "folder); build one with `servicemap network build`"
+            )
+        return load_network(folder, mmap=True)
 
     def calibration(self, profile: str) -> Calibration:
         """The estimate calibration of the profile's network."""
@@ -228,40 +230,44 @@ class NetworkService:
     def _subset(self, layer: str, profile: str, service: str | None) -> _Subset:
         version, facilities = self.registry.serving(layer, service)
         key = (layer, profile, service)
-        cached = self._subsets.get(key)
+        cached = self._subsets.peek(key)
         if cached is not None and cached.version == version:
             return cached
-        with self._lock:
-            cached = self._subsets.get(key)
-            if cached is not None and cached.version == version:
-                return cached
-            net = self.network(profile)
-            lon = np.array([f.lon for f in facilities], dtype=float)
-            lat = np.array([f.lat for f in facilities], dtype=float)
-            index = build_facility_index(net, lon, lat, max_snap_m=self.max_snap_m)
-            ok = np.asarray(index.fac_snap.ok, dtype=bool)
-            outside = np.flatnonzero(~ok)
-            component = np.full(len(facilities), -1, dtype=np.int64)
-            if ok.any():
-                pieces = np.asarray(index.fac_snap.geo)[ok]
-                edge = np.where(net.geo_fwd[pieces] >= 0, net.geo_fwd[pieces], net.geo_bwd[pieces])
-                component[ok] = self._components(net)[net.edge_src[edge]]
-            cached = _Subset(
-                version, facilities, lon, lat, PointIndex(lon, lat), index, outside,
-                PointIndex(lon[outside], lat[outside]) if outside.size else None, component,
-            )
-            self._subsets[key] = cached
-            logger.debug("network index %s: %d facilities (%d off-network)", key,
-                         len(facilities), outside.size)
-            return cached
+        return self._subsets.get(
+            key, lambda: self._build_subset(key, version, facilities),
+            valid=lambda subset: subset.version == version,
+        )  # fmt: skip
+
+    def _build_subset(
+        self, key: tuple[str, str, str | None], version: int, facilities: list[Facility]
+    ) -> _Subset:
+        net = self.network(key[1])
+        lon = np.array([f.lon for f in facilities], dtype=float)
+        lat = np.array([f.lat for f in facilities], dtype=float)
+        index = build_facility_index(net, lon, lat, max_snap_m=self.max_snap_m)
+        ok = np.asarray(index.fac_snap.ok, dtype=bool)
+        outside = np.flatnonzero(~ok)
+        component = np.full(len(facilities), -1, dtype=np.int64)
+        if ok.any():
+            pieces = np.asarray(index.fac_snap.geo)[ok]
+            edge = np.where(net.geo_fwd[pieces] >= 0, net.geo_fwd[pieces], net.geo_bwd[pieces])
+            component[ok] = self._components(net)[net.edge_src[edge]]
+        subset = _Subset(
+            version, facilities, lon, lat, PointIndex(lon, lat), index, outside,
+            PointIndex(lon[outside], lat[outside]) if outside.size else None, component,
+        )
+        logger.debug("network index %s: %d facilities (%d off-network)", key,
+                     len(facilities), outside.size)  # fmt: skip
+        return freeze_arrays(subset)
 
     def _components(self, net: Network) -> np.ndarray:
         """Weakly connected component label of every node of a network (cached)."""
-        labels = self._component_labels.get(net.name)
-        if labels is None:
+
+        def label() -> np.ndarray:
             _, labels = connected_components(net.graph("time"), directed=True, connection="weak")
-            self._component_labels[net.name] = labels
-        return labels
+            return labels
+
+        return self._component_labels.get(net.name, label)
 
     # --- nearest -------------------------------------------------------------------------
     def nearest(

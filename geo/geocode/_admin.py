@@ -18,9 +18,10 @@ import logging
 import sys
 import threading
 import types
-from functools import lru_cache
 from importlib import resources
 from typing import Any
+
+from geo._once import pure_cache
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +62,7 @@ def _cpca() -> Any:
         return _MODULE[0]
 
 
-@lru_cache(maxsize=4096)
+@pure_cache(maxsize=4096)
 def other_region(text: str) -> str | None:
     """The province or city outside Shanghai that ``text`` starts with, or ``None``.
 

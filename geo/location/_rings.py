@@ -8,10 +8,11 @@ site are dropped: a demand point never travels past an open site, so they cannot
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
 
 import numpy as np
 import scipy.sparse as sp
+
+from geo._once import once_property
 
 from .models import LocationProblem
 
@@ -71,12 +72,12 @@ class Rings:
         """Number of levels of each kept row."""
         return np.diff(self.level_ptr)
 
-    @cached_property
+    @once_property
     def entry_row(self) -> np.ndarray:
         """Kept row of every entry."""
         return np.repeat(np.arange(self.n_rows), np.diff(self.entry_ptr))
 
-    @cached_property
+    @once_property
     def _search_keys(self) -> tuple[np.ndarray, np.ndarray, float, float]:
         """Entry costs offset per row into disjoint ranges, for one vectorised search."""
         if self.entry_cost.size == 0:
@@ -101,7 +102,7 @@ class Rings:
         starts = np.repeat(self.entry_ptr[:-1] - np.cumsum(lengths) + lengths, lengths)
         return starts + np.arange(total)
 
-    @cached_property
+    @once_property
     def site_entries(self) -> tuple[np.ndarray, np.ndarray]:
         """Entries grouped by local site: ``(ptr, entry)``, site ``s`` owns
         ``entry[ptr[s]:ptr[s+1]]`` (ascending row order)."""

@@ -17,6 +17,7 @@ This is build-time code; request handling never imports it.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import tempfile
 import warnings
@@ -342,5 +343,5 @@ def build_network(
     report.built_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     net.meta["build"] = report.as_dict()
     net.meta["coverage_buffer_m"] = coverage_buffer_m
-    object.__setattr__(net, "coverage", coverage)
+    net = dataclasses.replace(net, coverage=coverage)  # a new object: nothing cached yet
     return net, report

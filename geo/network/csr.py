@@ -20,15 +20,17 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import shapely
+from numpy.typing import ArrayLike
 from pyproj import Transformer
 from scipy import sparse
 
+from geo._once import freeze_arrays, once_property
+from geo._prepared import SharedPrepared
 from geo.network.errors import NetworkFormatError
 
 logger = logging.getLogger(__name__)
@@ -71,7 +73,10 @@ class Network:
     """A directed street network in CSR form (see the module docstring for the layout).
 
     Use :func:`load_network` to read one from disk; derived arrays (projected coordinates,
-    segment arrays, scipy matrices) are computed lazily on first use and cached.
+    segment arrays, scipy matrices) are computed lazily on first use, once even when many
+    threads ask together, and cached read-only. ``coverage`` is a plain (unprepared)
+    geometry: point-in-coverage tests go through :meth:`coverage_contains_xy` and
+    :meth:`coverage_contains`, which query a prepared copy under a lock.
     """
 
     name: str
@@ -113,27 +118,27 @@ class Network:
         return int(sum(getattr(self, k).nbytes for k in _ARRAYS))
 
     # --------------------------------------------------------------- derived
-    @cached_property
+    @once_property
     def edge_src(self) -> np.ndarray:
         """Tail node of every edge (int32)."""
         counts = np.diff(self.indptr)
-        return np.repeat(np.arange(self.n_nodes, dtype=np.int32), counts)
+        return freeze_arrays(np.repeat(np.arange(self.n_nodes, dtype=np.int32), counts))
 
-    @cached_property
+    @once_property
     def node_lon(self) -> np.ndarray:
         """Node longitudes in degrees (float64)."""
-        return self.node_lonlat_e7[:, 0].astype(np.float64) * 1e-7
+        return freeze_arrays(self.node_lonlat_e7[:, 0].astype(np.float64) * 1e-7)
 
-    @cached_property
+    @once_property
     def node_lat(self) -> np.ndarray:
         """Node latitudes in degrees (float64)."""
-        return self.node_lonlat_e7[:, 1].astype(np.float64) * 1e-7
+        return freeze_arrays(self.node_lonlat_e7[:, 1].astype(np.float64) * 1e-7)
 
-    @cached_property
+    @once_property
     def _to_metric(self) -> Transformer:
         return Transformer.from_crs("EPSG:4326", METRIC_CRS, always_xy=True)
 
-    @cached_property
+    @once_property
     def _to_lonlat(self) -> Transformer:
         return Transformer.from_crs(METRIC_CRS, "EPSG:4326", always_xy=True)
 
@@ -147,7 +152,30 @@ class Network:
         lon, lat = self._to_lonlat.transform(np.asarray(x, float), np.asarray(y, float))
         return np.asarray(lon), np.asarray(lat)
 
-    @cached_property
+    @once_property
+    def _coverage_prepared(self) -> SharedPrepared | None:
+        return None if self.coverage is None else SharedPrepared(self.coverage)
+
+    def coverage_contains_xy(self, lon: ArrayLike, lat: ArrayLike) -> np.ndarray | bool:
+        """Whether WGS84 points lie inside the coverage polygon (True everywhere if none).
+
+        Scalars give a bool, arrays a boolean array (``shapely.contains_xy``).
+        """
+        prepared = self._coverage_prepared
+        if prepared is None:
+            shape = np.shape(lon)
+            return True if shape == () else np.ones(shape, dtype=bool)
+        return prepared.contains_xy(lon, lat)
+
+    def coverage_contains(self, geometries: ArrayLike) -> np.ndarray | bool:
+        """Whether the coverage polygon contains each geometry (True if there is none)."""
+        prepared = self._coverage_prepared
+        if prepared is None:
+            shape = np.shape(geometries)
+            return True if shape == () else np.ones(shape, dtype=bool)
+        return prepared.contains(geometries)
+
+    @once_property
     def polylines(self) -> tuple[np.ndarray, np.ndarray]:
         """Full polylines of all street pieces, end nodes included.
 
@@ -172,9 +200,9 @@ class Network:
             piece = np.repeat(np.arange(g), inner)
             rank = np.arange(self.geo_coords_e7.shape[0]) - self.geo_offsets[piece]
             out[offsets[piece] + 1 + rank] = self.geo_coords_e7
-        return offsets, out.astype(np.float64) * 1e-7
+        return freeze_arrays((offsets, out.astype(np.float64) * 1e-7))
 
-    @cached_property
+    @once_property
     def segments(self) -> dict[str, np.ndarray]:
         """Straight segments of all street pieces in EPSG:32651 metres.
 
@@ -193,14 +221,14 @@ class Network:
         first = np.r_[0, np.cumsum(n_seg)[:-1]]  # first segment of each piece
         cum0 = cum - np.repeat(cum[np.minimum(first, max(len(cum) - 1, 0))], n_seg)
         geo_len = np.bincount(piece, weights=seg_len, minlength=self.n_geo)
-        return {
+        return freeze_arrays({
             "geo": piece.astype(np.int32),
             "x0": x0, "y0": y0, "x1": x1, "y1": y1,
             "cum0": cum0, "seg_len": seg_len, "geo_len": geo_len,
             "xy": np.column_stack([x, y]), "offsets": offsets,
-        }  # fmt: skip
+        })  # fmt: skip
 
-    @cached_property
+    @once_property
     def vertex_cum_m(self) -> np.ndarray:
         """Metres along its piece (EPSG:32651) of every vertex of :attr:`polylines`."""
         seg = self.segments
@@ -208,7 +236,7 @@ class Network:
         out = np.zeros(int(offsets[-1]))
         start = np.delete(np.arange(offsets[-1]), offsets[1:] - 1)
         out[start + 1] = seg["cum0"] + seg["seg_len"]
-        return out
+        return freeze_arrays(out)
 
     def graph(self, weight: str = "time") -> sparse.csr_matrix:
         """The adjacency matrix weighted by ``"time"`` (s) or ``"length"`` (m), float64."""
@@ -222,7 +250,7 @@ class Network:
         """Per-edge weight array for ``"time"`` or ``"length"``."""
         return self.time_s if _check_weight(weight) == "time" else self.length_m
 
-    @cached_property
+    @once_property
     def _graphs(self) -> dict[str, sparse.csr_matrix]:
         shape = (self.n_nodes, self.n_nodes)
         return {
@@ -232,13 +260,13 @@ class Network:
             for w in WEIGHTS
         }
 
-    @cached_property
+    @once_property
     def _reverse_graphs(self) -> dict[str, sparse.csr_matrix]:
         return {w: self._graphs[w].T.tocsr() for w in WEIGHTS}
 
-    @cached_property
+    @once_property
     def _edge_keys(self) -> np.ndarray:
-        return self.edge_src.astype(np.int64) * self.n_nodes + self.indices
+        return freeze_arrays(self.edge_src.astype(np.int64) * self.n_nodes + self.indices)
 
     def edge_ids(self, u: np.ndarray, v: np.ndarray) -> np.ndarray:
         """Edge ids of the directed pairs ``u -> v`` (vectorised); -1 where no such edge."""
@@ -365,13 +393,12 @@ def load_network(folder: Path, *, mmap: bool = False) -> Network:
     if cov_path.exists():
         fc = json.loads(cov_path.read_text())
         coverage = shapely.geometry.shape(fc["features"][0]["geometry"])
-        shapely.prepare(coverage)
     net = Network(
         name=str(meta.get("name", folder.name)),
         profile=str(meta.get("profile", "walk")),
         meta=meta,
         coverage=coverage,
-        **arrays,
+        **freeze_arrays(arrays),
     )
     net.validate()
     logger.info("loaded network %s: %d nodes, %d edges", net.name, net.n_nodes, net.n_edges)

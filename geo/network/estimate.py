@@ -13,7 +13,6 @@ import logging
 from dataclasses import asdict, dataclass
 
 import numpy as np
-import shapely
 from scipy.sparse import csgraph
 
 from geo.network.csr import Network
@@ -162,9 +161,7 @@ def in_coverage(net: Network, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
     """Whether points lie inside the network's coverage polygon (all True if it has none)."""
     lon = np.atleast_1d(np.asarray(lon, float))
     lat = np.atleast_1d(np.asarray(lat, float))
-    if net.coverage is None:
-        return np.ones(lon.shape[0], dtype=bool)
-    return np.asarray(shapely.contains_xy(net.coverage, lon, lat), dtype=bool)
+    return np.asarray(net.coverage_contains_xy(lon, lat), dtype=bool)
 
 
 def network_calibration(net: Network) -> Calibration | None:

@@ -11,10 +11,10 @@ plus one gather for the whole edges, without pyproj.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import lru_cache
 
 import numpy as np
 
+from geo._once import freeze_arrays, once_per_object
 from geo.network.csr import Network
 
 
@@ -54,14 +54,14 @@ def partial_piece(net: Network, geo: int, t0: float, t1: float) -> list[list[flo
     return out
 
 
-@lru_cache(maxsize=16)
+@once_per_object
 def edge_vertex_span(net: Network) -> np.ndarray:
     """``(m, 2)`` per directed edge: polyline vertex index of its tail and of its head."""
     offsets = net.polylines[0]
     geo = net.edge_geo.astype(np.int64)
     first, last = offsets[geo], offsets[geo + 1] - 1
     fwd = net.geo_fwd[geo] == np.arange(net.n_edges)
-    return np.column_stack([np.where(fwd, first, last), np.where(fwd, last, first)])
+    return freeze_arrays(np.column_stack([np.where(fwd, first, last), np.where(fwd, last, first)]))
 
 
 def end_fraction(net: Network, geo: int, node: int) -> float:

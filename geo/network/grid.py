@@ -32,13 +32,14 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 import shapely
 from pyproj import Transformer
 
+from geo._once import freeze_arrays, once_per_object
 from geo.network.csr import Network
 
 logger = logging.getLogger(__name__)
@@ -286,10 +287,14 @@ def _build_level(
     ring: int,
     allowed: np.ndarray | None,
     chunk_cells: int,
-    coverage: shapely.Geometry | None,
+    coverage_contains: Callable[[np.ndarray], np.ndarray | bool] | None,
     to_lonlat: Transformer,
 ) -> GridLevel:
-    """One :class:`GridLevel`: steps 1-4 of the module docstring, for ``allowed`` cells only."""
+    """One :class:`GridLevel`: steps 1-4 of the module docstring, for ``allowed`` cells only.
+
+    ``coverage_contains`` tests polygons against the coverage polygon (thread-safe, see
+    :meth:`Network.coverage_contains`); None when the network has none.
+    """
     from scipy import ndimage
 
     x0, y0, dx, dy, _ = seg
@@ -340,14 +345,14 @@ def _build_level(
         raise ValueError(msg)
     end = np.cumsum(counts)
     inside = np.zeros(cells.size, dtype=bool)
-    if coverage is not None and cells.size:
+    if coverage_contains is not None and cells.size:
         # the cell grown by 0.5 m, corners to lon/lat (edges stay straight to far below that)
         row, col = np.divmod(cells, n_cols)
         cx = x_min + col[:, None] * cell + np.array([-0.5, cell + 0.5, cell + 0.5, -0.5, -0.5])
         cy = y_min + row[:, None] * cell + np.array([-0.5, -0.5, cell + 0.5, cell + 0.5, -0.5])
         lon, lat = to_lonlat.transform(cx.ravel(), cy.ravel())
         ring_ll = np.stack([np.reshape(lon, cx.shape), np.reshape(lat, cx.shape)], axis=-1)
-        inside = shapely.contains(coverage, shapely.polygons(ring_ll))
+        inside = np.asarray(coverage_contains(shapely.polygons(ring_ll)), dtype=bool)
     cell_span = np.full((n_rows * n_cols, 2), -1, dtype=np.int32)
     cell_span[cells, 0] = end - counts
     cell_span[cells, 1] = np.where(np.asarray(inside, dtype=bool), end, -end - 1)
@@ -409,7 +414,7 @@ def build_snap_grid(
     n_cols_c = int((x_hi - x_min) // big) + pad + 1
     n_rows_c = int((y_hi - y_min) // big) + pad + 1
     n_cols, n_rows = n_cols_c * coarse, n_rows_c * coarse
-    cover = (net.coverage, net._to_lonlat)
+    cover = (None if net.coverage is None else net.coverage_contains, net._to_lonlat)
     fine = _build_level(seg, s["seg_len"], (x_min, y_min, cell, n_cols, n_rows), ring, None,
                         chunk_cells, *cover)  # fmt: skip
     missing = (
@@ -417,14 +422,14 @@ def build_snap_grid(
     )
     wide = _build_level(seg, s["seg_len"], (x_min, y_min, big, n_cols_c, n_rows_c), ring,
                         missing.ravel(), chunk_cells, *cover)  # fmt: skip
-    grid = SnapGrid(levels=(fine, wide), table=table, pieces=pieces)
+    grid = freeze_arrays(SnapGrid(levels=(fine, wide), table=table, pieces=pieces))
     logger.info("snap grid of %s: %d cells of %.0f m and %d of %.0f m exact, %.1f MB",
                 net.name, fine.n_exact_cells, cell, wide.n_exact_cells, big,
                 grid.nbytes() / 1e6)  # fmt: skip
     return grid
 
 
-@lru_cache(maxsize=8)
+@once_per_object
 def snap_grid(net: Network) -> SnapGrid:
-    """The cached :class:`SnapGrid` of a network (built on first use)."""
+    """The cached :class:`SnapGrid` of a network (built on first use, once across threads)."""
     return build_snap_grid(net)

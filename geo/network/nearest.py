@@ -23,12 +23,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from functools import cached_property
 
 import numpy as np
 from scipy import sparse
 from scipy.sparse import csgraph
 
+from geo._once import freeze_arrays, once_property
 from geo.network.csr import Network
 from geo.network.errors import InvalidQueryError
 from geo.network.estimate import Calibration, estimate_nearest, in_coverage
@@ -98,21 +98,24 @@ class FacilityIndex:
     fac_by_geo: np.ndarray  # usable facilities sorted by piece id
     fac_geo_sorted: np.ndarray  # their piece ids
 
+    def __post_init__(self) -> None:
+        freeze_arrays(self)  # shared by every request thread: read-only from here on
+
     @property
     def n_facilities(self) -> int:
         """Number of facilities (including any left out for snapping too far)."""
         return int(self.fac_lon.shape[0])
 
-    @cached_property
+    @once_property
     def next_edge(self) -> np.ndarray:
         """``(n,)`` edge from each node to ``next_node`` (-1 where the next is a facility)."""
         n = self.net.n_nodes
         out = np.full(n, -1, dtype=np.int64)
         step = np.flatnonzero((self.next_node >= 0) & (self.next_node < n))
         out[step] = self.net.edge_ids(step, self.next_node[step])
-        return out
+        return freeze_arrays(out)
 
-    @cached_property
+    @once_property
     def fac_on_piece(self) -> dict[int, list[int]]:
         """Usable facilities per street piece, in ``fac_by_geo`` order."""
         out: dict[int, list[int]] = {}
@@ -120,7 +123,7 @@ class FacilityIndex:
             out.setdefault(g, []).append(j)
         return out
 
-    @cached_property
+    @once_property
     def top_labels(self) -> TopLabels:
         """Every node's ``TOP_K`` nearest facilities (for k > 1; built on first use)."""
         return build_top_labels(self.net, self.fac_snap)

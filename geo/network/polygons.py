@@ -10,20 +10,20 @@ whole, buffers only the remaining whole pieces and the partial stretches, and un
 far fewer inputs. The result is the same area (a union of the same buffers), up to
 floating-point noise.
 
-Clusters are unioned lazily on first use; :func:`prepare_clusters` builds them all at once
+Clusters are unioned lazily on first use, each once even when many threads need it at the
+same time (:class:`geo._once.OnceMap`); :func:`prepare_clusters` builds them all at once
 (about a second for the central walking network).
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from dataclasses import dataclass, field
-from functools import cached_property, lru_cache
 
 import numpy as np
 import shapely
 
+from geo._once import OnceMap, freeze_arrays, once_per_object, once_property
 from geo.network.csr import Network
 
 logger = logging.getLogger(__name__)
@@ -54,10 +54,9 @@ class PieceClusters:
 
     net: Network
     buffer_m: float
-    _cache: dict[tuple[int, int], shapely.Geometry] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _unions: OnceMap[tuple[int, int], shapely.Geometry] = field(default_factory=OnceMap)
 
-    @cached_property
+    @once_property
     def lines(self) -> np.ndarray:
         """Whole-piece linestrings in EPSG:32651, indexed by piece id."""
         seg = self.net.segments
@@ -65,7 +64,7 @@ class PieceClusters:
         piece = np.repeat(np.arange(self.net.n_geo), np.diff(off))
         return shapely.linestrings(seg["xy"], indices=piece)
 
-    @cached_property
+    @once_property
     def members(self) -> np.ndarray:
         """Pieces in Z-order of their mid-points (cluster ``c`` of size ``k``: ``[c*k:(c+1)*k]``)."""
         seg = self.net.segments
@@ -73,21 +72,24 @@ class PieceClusters:
         n = np.diff(off)
         mx = np.add.reduceat(seg["xy"][:, 0], off[:-1]) / n
         my = np.add.reduceat(seg["xy"][:, 1], off[:-1]) / n
-        return np.argsort(_morton_rank(mx, my), kind="stable")
+        return freeze_arrays(np.argsort(_morton_rank(mx, my), kind="stable"))
 
-    @cached_property
+    @once_property
     def rank(self) -> np.ndarray:
         """Position of each piece in :attr:`members`."""
         rank = np.empty(self.net.n_geo, dtype=np.int64)
         rank[self.members] = np.arange(self.net.n_geo)
-        return rank
+        return freeze_arrays(rank)
 
     def polygon(self, level: int, cluster: int) -> shapely.Geometry:
-        """Union of the buffers of the pieces of one cluster (cached)."""
+        """Union of the buffers of the pieces of one cluster (cached, built once)."""
         key = (level, cluster)
-        geom = self._cache.get(key)
+        geom = self._unions.peek(key)
         if geom is not None:
             return geom
+        return self._unions.get(key, lambda: self._union(level, cluster))
+
+    def _union(self, level: int, cluster: int) -> shapely.Geometry:
         size = CLUSTER_SIZES[level]
         if level == 0:
             pieces = self.members[cluster * size : (cluster + 1) * size]
@@ -97,10 +99,7 @@ class PieceClusters:
             n_sub = -(-self.net.n_geo // CLUSTER_SIZES[level - 1])
             subs = range(cluster * ratio, min((cluster + 1) * ratio, n_sub))
             parts = [self.polygon(level - 1, c) for c in subs]
-        geom = shapely.union_all(parts)
-        with self._lock:
-            self._cache[key] = geom
-        return geom
+        return shapely.union_all(parts)
 
     def covered(self, whole: np.ndarray) -> tuple[list[shapely.Geometry], np.ndarray]:
         """Cached polygons for the clusters made only of ``whole`` pieces, and the rest.
@@ -132,10 +131,14 @@ class PieceClusters:
         return polygons, remaining
 
 
-@lru_cache(maxsize=16)
 def piece_clusters(net: Network, buffer_m: float) -> PieceClusters:
     """The cached :class:`PieceClusters` of a network and buffer width."""
-    return PieceClusters(net=net, buffer_m=float(buffer_m))
+    return _piece_clusters(net, float(buffer_m))
+
+
+@once_per_object
+def _piece_clusters(net: Network, buffer_m: float) -> PieceClusters:
+    return PieceClusters(net=net, buffer_m=buffer_m)
 
 
 def prepare_clusters(net: Network, buffer_m: float) -> PieceClusters:

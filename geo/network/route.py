@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 import numpy as np
 from scipy.sparse import csgraph
 
+from geo._once import once_per_object
 from geo.network.csr import Network
 from geo.network.errors import SnapTooFarError
 from geo.network.geometry import route_lonlat
@@ -82,7 +82,7 @@ def _snap(net: Network, lon: float, lat: float, max_snap_m: float) -> Snapped:
     return one
 
 
-@lru_cache(maxsize=16)
+@once_per_object
 def _top_speed_mps(net: Network) -> float:
     """Largest edge speed of the network (m/s), for a lower bound of travel times."""
     with np.errstate(invalid="ignore", divide="ignore"):

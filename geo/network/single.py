@@ -15,7 +15,6 @@ import math
 from typing import TYPE_CHECKING
 
 import numpy as np
-import shapely
 
 from geo.network.csr import Network
 from geo.network.geometry import route_lonlat
@@ -71,7 +70,7 @@ def _snap_inside(net: Network, lon: float, lat: float) -> tuple[int, float, floa
     if found is None:
         return None
     g, t, snap_d, _, _, inside = found
-    if not inside and net.coverage is not None and not shapely.contains_xy(net.coverage, lon, lat):
+    if not inside and not net.coverage_contains_xy(lon, lat):
         return None
     return g, t, snap_d
 

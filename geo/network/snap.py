@@ -21,12 +21,12 @@ Everything is vectorised over many points.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 import shapely
 from scipy.spatial import cKDTree
 
+from geo._once import once_per_object
 from geo.network.csr import Network
 from geo.network.errors import InvalidQueryError, SnapTooFarError
 from geo.network.grid import TIE_M
@@ -80,7 +80,7 @@ SAMPLE_SPACING_M = 20.0
 N_CANDIDATES = 8
 
 
-@lru_cache(maxsize=8)
+@once_per_object
 def _tree(net: Network) -> shapely.STRtree:
     seg = net.segments
     coords = np.empty((seg["x0"].shape[0], 2, 2))
@@ -89,7 +89,7 @@ def _tree(net: Network) -> shapely.STRtree:
     return shapely.STRtree(shapely.linestrings(coords))
 
 
-@lru_cache(maxsize=8)
+@once_per_object
 def _samples(net: Network) -> tuple[cKDTree, np.ndarray]:
     """KD-tree over points every ``SAMPLE_SPACING_M`` along every segment, and their segment."""
     seg = net.segments

@@ -29,11 +29,11 @@ import logging
 import math
 import time
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from geo._once import freeze_arrays, once_per_object, once_property
 from geo.network.csr import Network
 from geo.network.geometry import route_lonlat
 from geo.network.snap import ACCESS_SPEED_MPS, Snapped, arrive_costs
@@ -77,12 +77,12 @@ class TopLabels:
     edge: np.ndarray
     next_slot: np.ndarray
 
-    @cached_property
+    @once_property
     def edge_view(self) -> memoryview:
         """``edge`` as a memoryview (fast scalar reads)."""
         return memoryview(self.edge)
 
-    @cached_property
+    @once_property
     def next_view(self) -> memoryview:
         """``next_slot`` as a memoryview."""
         return memoryview(self.next_slot)
@@ -170,17 +170,17 @@ def build_top_labels(net: Network, fac: Snapped, k: int = TOP_K) -> TopLabels:
             if len(held_u) < k and j not in held_u:
                 push(heap, (w_time[e_u] + c, j, u, slot, e_u))
     count = [len(h) for h in has]
-    labels = TopLabels(
+    labels = freeze_arrays(TopLabels(
         k=k, count=np.array(count, dtype=np.int32), cost_s=np.array(cost),
         length_m=np.array(length), facility=np.array(facility, dtype=np.int32),
         edge=np.array(edge, dtype=np.int32), next_slot=np.array(nxt, dtype=np.int32),
-    )  # fmt: skip
+    ))  # fmt: skip
     logger.info("top-%d facility labels of %s: %d facilities, %.2f s, %.1f MB", k, net.name,
                 ok.size, time.perf_counter() - t0, labels.nbytes() / 1e6)  # fmt: skip
     return labels
 
 
-@lru_cache(maxsize=16)
+@once_per_object
 def piece_table(net: Network) -> list[tuple[int, int, int, float, float, float, float]]:
     """Per piece: ``(bwd, head, tail, time_fwd, time_bwd, length_fwd, length_bwd)``.
 

@@ -82,9 +82,10 @@ class Poi:
 
 def load_pois(sources: SourceData) -> list[Poi]:
     """All POIs of ``osm/pois.geojson`` with their district, sorted by OSM id (cached)."""
-    cached = sources._cache.get("pois")
-    if cached is not None:
-        return list(cached)
+    return list(sources.cached("pois", lambda: _read_pois(sources)))
+
+
+def _read_pois(sources: SourceData) -> list[Poi]:
     raw = []
     for feature in sources.geojson(POIS_GEOJSON)["features"]:
         props = feature["properties"]
@@ -107,8 +108,7 @@ def load_pois(sources: SourceData) -> list[Poi]:
         for (props, lon, lat, area, name), district in zip(raw, districts, strict=True)
     ]
     pois.sort(key=lambda poi: poi.sort_key)
-    sources._cache["pois"] = pois
-    return list(pois)
+    return pois
 
 
 def classify_poi(poi: Poi) -> tuple[str, str | None] | None:

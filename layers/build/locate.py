@@ -17,6 +17,9 @@ from pyproj import Transformer
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
+from geo._once import once_property
+from geo._prepared import SharedPrepared
+
 logger = logging.getLogger(__name__)
 
 METRIC_CRS = "EPSG:32651"
@@ -67,7 +70,6 @@ class PolygonLocator:
         self.geometries = list(geometries)
         self.max_offshore_m = float(max_offshore_m)
         self._tree = shapely.STRtree(self.geometries)
-        self._metric_tree: shapely.STRtree | None = None
 
     @classmethod
     def from_features(
@@ -103,11 +105,14 @@ class PolygonLocator:
             self._assign_nearby(lon_arr, lat_arr, missing, result)
         return result
 
+    @once_property
+    def _metric_tree(self) -> shapely.STRtree:
+        """The polygons in EPSG:32651, for the offshore fallback (built on first use)."""
+        return shapely.STRtree([to_metric(geom) for geom in self.geometries])
+
     def _assign_nearby(
         self, lon: np.ndarray, lat: np.ndarray, missing: list[int], result: list[str | None]
     ) -> None:
-        if self._metric_tree is None:
-            self._metric_tree = shapely.STRtree([to_metric(geom) for geom in self.geometries])
         x, y = project_points(lon[missing], lat[missing])
         points = shapely.points(x, y)
         input_idx, tree_idx = self._metric_tree.query_nearest(
@@ -125,9 +130,11 @@ class PolygonLocator:
 
 
 def contains_points(area: BaseGeometry, lon: Sequence[float], lat: Sequence[float]) -> np.ndarray:
-    """Boolean mask: which WGS84 points lie inside (or on the edge of) ``area``."""
+    """Boolean mask: which WGS84 points lie inside (or on the edge of) ``area``.
+
+    ``area`` itself is not prepared (it may be shared): a prepared copy is queried.
+    """
     if len(lon) == 0:
         return np.zeros(0, dtype=bool)
-    shapely.prepare(area)
     points = shapely.points(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float))
-    return np.asarray(shapely.intersects(area, points), dtype=bool)
+    return np.asarray(SharedPrepared(area).intersects(points), dtype=bool)

@@ -8,9 +8,9 @@ see its README). Dates are the sources' own snapshot or reference dates; they be
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ import shapely
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
+from geo._once import OnceMap, once_property
 from layers.build.io import read_csv_rows, read_geojson
 from layers.build.locate import PolygonLocator, project_points, to_metric, to_wgs84
 from layers.registry.catalog import DISTRICTS
@@ -94,7 +95,7 @@ class SourceData:
     """
 
     source_dir: Path
-    _cache: dict[str, Any] = field(default_factory=dict, repr=False)
+    _cache: OnceMap[str, Any] = field(default_factory=OnceMap, repr=False)
 
     def __post_init__(self) -> None:
         self.source_dir = Path(self.source_dir)
@@ -108,22 +109,22 @@ class SourceData:
         """Absolute path of a source file."""
         return self.source_dir / name
 
+    def cached(self, key: str, build: Callable[[], Any]) -> Any:
+        """A value derived from the sources, built by ``build()`` once per ``key``."""
+        return self._cache.get(key, build)
+
     def geojson(self, name: str) -> dict[str, Any]:
         """A source GeoJSON file, loaded once."""
-        if name not in self._cache:
-            self._cache[name] = read_geojson(self.path(name))
-        data: dict[str, Any] = self._cache[name]
+        data: dict[str, Any] = self.cached(name, lambda: read_geojson(self.path(name)))
         return data
 
     def csv(self, name: str) -> list[dict[str, str]]:
         """A source CSV file as row dicts, loaded once."""
-        key = f"csv:{name}"
-        if key not in self._cache:
-            self._cache[key] = read_csv_rows(self.path(name))
-        rows: list[dict[str, str]] = self._cache[key]
+        rows: list[dict[str, str]] = self.cached(f"csv:{name}",
+                                                 lambda: read_csv_rows(self.path(name)))
         return rows
 
-    @cached_property
+    @once_property
     def district_features(self) -> list[dict[str, Any]]:
         """The land district features, validated against the catalogue's 16 names."""
         features = self.geojson(DISTRICTS_GEOJSON)["features"]
@@ -132,29 +133,29 @@ class SourceData:
             raise ValueError(f"districts file has names not in the catalogue: {unknown}")
         return sorted(features, key=lambda f: DISTRICTS.index(f["properties"]["name"]))
 
-    @cached_property
+    @once_property
     def districts(self) -> PolygonLocator:
         """District lookup (land polygons, nearest within 2 km offshore)."""
         return PolygonLocator.from_features(self.district_features, "name", MAX_OFFSHORE_M)
 
-    @cached_property
+    @once_property
     def subdistricts(self) -> PolygonLocator:
         """Subdistrict (街道/镇) lookup for the 8 central districts; no offshore fallback."""
         features = self.geojson(SUBDISTRICTS_GEOJSON)["features"]
         return PolygonLocator.from_features(features, "name")
 
-    @cached_property
+    @once_property
     def land(self) -> BaseGeometry:
         """Union of the 16 land districts (WGS84)."""
         return shapely.union_all(self.districts.geometries)
 
-    @cached_property
+    @once_property
     def service_area(self) -> BaseGeometry:
         """The land districts buffered by 1 km, simplified to 50 m (WGS84)."""
         metric = to_metric(self.land).buffer(SERVICE_AREA_BUFFER_M, quad_segs=4)
         return to_wgs84(metric.simplify(50.0, preserve_topology=True))
 
-    @cached_property
+    @once_property
     def metro_stations(self) -> list[MetroStation]:
         """Metro stations sorted by Chinese name."""
         stations = [
@@ -169,7 +170,7 @@ class SourceData:
         ]
         return sorted(stations, key=lambda station: station.name_zh)
 
-    @cached_property
+    @once_property
     def _station_xy(self) -> np.ndarray:
         x, y = project_points(
             np.array([s.lon for s in self.metro_stations]),
@@ -186,7 +187,7 @@ class SourceData:
         best = int(np.argmin(dist))
         return self.metro_stations[best] if dist[best] <= max_m else None
 
-    @cached_property
+    @once_property
     def district_employment(self) -> dict[str, int]:
         """Workplace employment per district (2023 economic census)."""
         return {

@@ -110,14 +110,15 @@ def _load_kind(sources: SourceData, name: str, kind: str, class_key: str) -> lis
 
 def load_workplaces(sources: SourceData) -> list[Workplace]:
     """Parks then buildings, each sorted by OSM id (cached on ``sources``)."""
-    cached = sources._cache.get("workplaces")
-    if cached is None:
-        cached = _load_kind(sources, LANDUSE_GEOJSON, "park", "fclass") + _load_kind(
+
+    def load() -> list[Workplace]:
+        loaded = _load_kind(sources, LANDUSE_GEOJSON, "park", "fclass") + _load_kind(
             sources, BUILDINGS_GEOJSON, "building", "type"
         )
-        sources._cache["workplaces"] = cached
-        logger.debug("workplaces: %d polygons", len(cached))
-    return list(cached)
+        logger.debug("workplaces: %d polygons", len(loaded))
+        return loaded
+
+    return list(sources.cached("workplaces", load))
 
 
 def display_name(workplace: Workplace) -> tuple[str, str | None]:

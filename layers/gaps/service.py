@@ -15,7 +15,8 @@ position and applies only the additions and removals (:mod:`geo.coverage.increme
 so an edit in the registry costs well under a second rather than a full rerun.
 
 Only facilities that serve workers (status new, active, upgraded, yellow card) and have a
-position count.
+position count. The service is shared by every request thread: its inputs are built once
+(:class:`geo._once.once_property`) and the incremental state is changed under one lock.
 """
 
 from __future__ import annotations
@@ -25,12 +26,12 @@ import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
+from geo._once import OnceMap, once_property
 from geo.coverage import lunch as lunch_mod
 from geo.coverage import medical as medical_mod
 from geo.coverage.allocation import Allocation, allocate_workers
@@ -92,17 +93,15 @@ class ShippedSource:
 
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = Path(data_dir)
-        self._cache: dict[str, list[Facility]] = {}
+        self._facilities: OnceMap[str, list[Facility]] = OnceMap()
 
     def version(self, layer: str) -> object:
         return 0
 
     def facilities(self, layer: str) -> list[Facility]:
-        if layer not in self._cache:
-            self._cache[layer] = [
-                f for f in shipped.iter_facilities(self.data_dir, layer) if f.located
-            ]
-        return self._cache[layer]
+        return self._facilities.get(layer, lambda: [
+            f for f in shipped.iter_facilities(self.data_dir, layer) if f.located
+        ])  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -232,12 +231,12 @@ class GapService:
         self.last_update: UpdateStats | None = None
 
     # ------------------------------------------------------------------ inputs
-    @cached_property
+    @once_property
     def workplaces(self) -> Workplaces:
         """The deduplicated workplaces."""
         return load_workplaces(self.data_dir)
 
-    @cached_property
+    @once_property
     def allocation(self) -> Allocation:
         """Workers per workplace and the reconciliation with the official totals."""
         wp = self.workplaces
@@ -257,7 +256,7 @@ class GapService:
         """Workers per workplace (int64)."""
         return self.allocation.workers
 
-    @cached_property
+    @once_property
     def reach_model(self) -> ReachModel:
         """Walking-time model over the workplaces."""
         if self._networks is None:
@@ -267,7 +266,7 @@ class GapService:
         wp = self.workplaces
         return ReachModel(wp.lon, wp.lat, wp.geometry, nets, cal or _default_cal())
 
-    @cached_property
+    @once_property
     def geometry_json(self) -> list[dict[str, object]]:
         """Simplified GeoJSON polygons of the workplaces."""
         return simplified_geometry(self.workplaces.geometry)

@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from geo._once import once_property
 from geo.coverage.reach import ReachModel
 from geo.location import (
     InfeasibleProblemError,
@@ -248,12 +249,10 @@ class PlanService:
         """A planning service sharing the gap service's facilities, workplaces and workers."""
         return cls(gaps.source, lambda: Demand.from_gap_service(gaps))
 
-    @property
+    @once_property
     def demand(self) -> Demand:
-        """The workplaces (loaded on first use)."""
-        if callable(self._demand):
-            self._demand = self._demand()
-        return self._demand
+        """The workplaces (loaded on first use, once even under concurrent requests)."""
+        return self._demand() if callable(self._demand) else self._demand
 
     # ----------------------------------------------------------------- checks
     def sites(self, request: PlanRequest) -> Sites:

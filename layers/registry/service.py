@@ -2,13 +2,14 @@
 
 Routers and CLIs talk to :class:`Registry`; it talks to a :class:`FacilityStore` and to the
 pure engine in ``geo``. Spatial indexes are built lazily per layer and rebuilt when the
-store reports a new layer version, so an edit is visible to the next query.
+store reports a new layer version, so an edit is visible to the next query. Every lazily
+built value (layer indexes, serving lists, the service-area polygon) is built once per key
+even when many request threads ask together (:class:`geo._once.OnceMap`).
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -18,9 +19,10 @@ from typing import Any
 
 import numpy as np
 import shapely
-from shapely import prepared
-from shapely.geometry import Point, shape
+from shapely.geometry import shape
 
+from geo._once import OnceMap, freeze_arrays, once_property
+from geo._prepared import SharedPrepared
 from geo.nearest import PointIndex
 from layers.errors import FacilityNotFoundError, ReadOnlyLayerError
 from layers.registry import shipped
@@ -82,11 +84,8 @@ class Registry:
     def __init__(self, store: FacilityStore, data_dir: Path) -> None:
         self.store = store
         self.data_dir = Path(data_dir)
-        self._indexes: dict[str, _LayerIndex] = {}
-        self._lock = threading.Lock()
-        self._service_area = None
-        self._districts: list[tuple[str, Any]] | None = None
-        self._serving: dict[tuple[str, str | None], tuple[int, list[Facility]]] = {}
+        self._indexes: OnceMap[str, _LayerIndex] = OnceMap()
+        self._serving: OnceMap[tuple[str, str | None], tuple[int, list[Facility]]] = OnceMap()
 
     # --- seeding -------------------------------------------------------------------------
     def seed_from_shipped(self, force: bool = False) -> dict[str, int]:
@@ -173,18 +172,13 @@ class Registry:
         """
         cached = self._layer_index(layer)
         key = (layer, service)
-        hit = self._serving.get(key)
+        hit = self._serving.peek(key)
         if hit is not None and hit[0] == cached.version:
             return hit
-        keep = _SERVING_MASK[cached.status_codes]
-        if service is not None:
-            services = LAYERS[layer].services
-            if service not in services:
-                return cached.version, []
-            keep &= (cached.service_bits & (np.int64(1) << np.int64(services.index(service)))) != 0
-        answer = (cached.version, [cached.facilities[int(i)] for i in np.flatnonzero(keep)])
-        self._serving[key] = answer
-        return answer
+        if service is not None and service not in LAYERS[layer].services:
+            return cached.version, []
+        return self._serving.get(key, lambda: _serving_list(cached, layer, service),
+                                 valid=lambda hit: hit[0] == cached.version)  # fmt: skip
 
     def nearest(
         self,
@@ -247,7 +241,7 @@ class Registry:
         ]
 
     def _layer_index(self, layer: str) -> _LayerIndex:
-        cached = self._indexes.get(layer)
+        cached = self._indexes.peek(layer)
         now = time.monotonic()
         if cached is not None and now - cached.checked_at < VERSION_CHECK_INTERVAL_S:
             return cached
@@ -255,13 +249,8 @@ class Registry:
         if cached is not None and cached.version == version:
             cached.checked_at = now
             return cached
-        with self._lock:
-            cached = self._indexes.get(layer)
-            if cached is not None and cached.version == version:
-                return cached
-            cached = self._build_index(layer, version)
-            self._indexes[layer] = cached
-            return cached
+        return self._indexes.get(layer, lambda: self._build_index(layer, version),
+                                 valid=lambda index: index.version == version)  # fmt: skip
 
     def _build_index(self, layer: str, version: int) -> _LayerIndex:
         vocabulary = {service: bit for bit, service in enumerate(LAYERS[layer].services)}
@@ -273,24 +262,28 @@ class Registry:
             [sum(1 << vocabulary[s] for s in set(f.services)) for f in facilities], dtype=np.int64
         )
         logger.debug("indexed %d facilities of %s (version %s)", len(facilities), layer, version)
-        return _LayerIndex(version, facilities, PointIndex(lon, lat), status_codes, service_bits,
-                           time.monotonic())
+        return freeze_arrays(_LayerIndex(version, facilities, PointIndex(lon, lat), status_codes,
+                                         service_bits, time.monotonic()))  # fmt: skip
 
     def warm_up(self) -> None:
-        """Build every layer's index now (called in the background at start-up)."""
+        """Build every layer's index and the service area now (in the background at start-up)."""
         try:
+            _ = self._service_area
             for layer in LAYERS:
                 self._layer_index(layer)
         except Exception:  # a failed warm-up only costs the first request its speed
             logger.exception("warm-up of the facility indexes failed")
 
     def invalidate(self, layer: str | None = None) -> None:
-        """Forget cached indexes (all, or one layer's) so the next query rebuilds them."""
-        with self._lock:
-            if layer is None:
-                self._indexes.clear()
-            else:
-                self._indexes.pop(layer, None)
+        """Forget cached indexes (all, or one layer's) so the next query rebuilds them.
+
+        Waits for a build of the same layer under way, so it cannot store a stale index
+        after this returns.
+        """
+        if layer is None:
+            self._indexes.clear()
+        else:
+            self._indexes.discard(layer)
 
     def invalidate_layers(self, layers: set[str]) -> None:
         """Forget the cached indexes of ``layers`` (after their public copies changed)."""
@@ -353,13 +346,30 @@ class Registry:
         self.invalidate(facility.layer)
 
     # --- geography -----------------------------------------------------------------------
+    @once_property
+    def _service_area(self) -> SharedPrepared:
+        collection = shipped.load_geojson(self.data_dir, "service_area")
+        return SharedPrepared(shape(collection["features"][0]["geometry"]))
+
     def in_service_area(self, lon: float, lat: float) -> bool:
         """Whether a WGS84 point lies in the service area (the municipality, buffered)."""
-        if self._service_area is None:
-            collection = shipped.load_geojson(self.data_dir, "service_area")
-            geometry = shape(collection["features"][0]["geometry"])
-            self._service_area = prepared.prep(geometry)
-        return bool(self._service_area.contains(Point(lon, lat)))
+        return bool(self._service_area.contains_xy(lon, lat))
+
+
+def _serving_list(
+    cached: _LayerIndex, layer: str, service: str | None
+) -> tuple[int, list[Facility]]:
+    """The serving facilities of a layer index (offering ``service`` if given)."""
+    keep = _SERVING_MASK[cached.status_codes]
+    if service is not None:
+        bit = np.int64(1) << np.int64(LAYERS[layer].services.index(service))
+        keep &= (cached.service_bits & bit) != 0
+    return cached.version, [cached.facilities[int(i)] for i in np.flatnonzero(keep)]
+
+    @once_property
+    def _district_shapes(self) -> list[tuple[str, Any]]:
+        collection = shipped.load_geojson(self.data_dir, "districts")
+        return [(f["properties"]["name"], shape(f["geometry"])) for f in collection["features"]]
 
     def district_at(self, lon: float, lat: float) -> str | None:
         """The district (of the 16) containing a WGS84 point, or ``None`` outside them all.
@@ -367,17 +377,7 @@ class Registry:
         Uses the shipped land districts (simplified to about 20 m) without prepared
         geometries, so it is safe from any thread.
         """
-        districts = self._districts
-        if districts is None:
-            with self._lock:
-                if self._districts is None:
-                    collection = shipped.load_geojson(self.data_dir, "districts")
-                    self._districts = [
-                        (feature["properties"]["name"], shape(feature["geometry"]))
-                        for feature in collection["features"]
-                    ]
-                districts = self._districts
-        for name, polygon in districts:
+        for name, polygon in self._district_shapes:
             if shapely.contains_xy(polygon, lon, lat):
                 return str(name)
         return None

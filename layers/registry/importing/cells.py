@@ -13,9 +13,9 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from functools import lru_cache
 from typing import Any
 
+from geo._once import pure_cache
 from layers.registry.catalog import DISTRICTS
 from layers.registry.importing.model import Severity
 
@@ -90,7 +90,7 @@ def clean_text(value: Any) -> str:
 _NEEDS_CLEANING = re.compile(r"[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a\u3000\u00a0\t\r\n\f\v]| {2}")
 
 
-@lru_cache(maxsize=65_536)
+@pure_cache(maxsize=65_536)
 def _clean_str(text: str) -> str:
     if not _NEEDS_CLEANING.search(text):
         return text.strip()
@@ -98,7 +98,7 @@ def _clean_str(text: str) -> str:
     return _SPACES.sub(" ", text).strip()
 
 
-@lru_cache(maxsize=65_536)
+@pure_cache(maxsize=65_536)
 def nfkc(text: str) -> str:
     """Compatibility normalisation: every full-width form and ``㎡`` made plain (for parsing)."""
     return unicodedata.normalize("NFKC", text)

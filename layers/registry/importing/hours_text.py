@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 
+from geo._once import pure_cache
 from layers.registry.hours import WEEKDAYS, HoursRule, OpeningHours
 from layers.registry.importing.cells import nfkc
 
@@ -109,7 +109,7 @@ def _clock(minutes: int) -> str:
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
-@lru_cache(maxsize=8192)
+@pure_cache(maxsize=8192)
 def parse_hours(text: str) -> HoursParse:
     """Read ``text`` into opening hours where the model can express it.
 

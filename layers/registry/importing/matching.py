@@ -27,13 +27,13 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
 from rapidfuzz import fuzz
 from scipy.spatial import cKDTree
 
+from geo._once import pure_cache
 from geo.crs import haversine_m, to_utm
 from layers.registry.hours import OpeningHours
 from layers.registry.importing.cells import DISTRICT_PREFIXES, clean_text, nfkc, parse_phones
@@ -90,13 +90,13 @@ def _strip_punctuation(text: str) -> str:
     return text.translate(_PUNCTUATION)
 
 
-@lru_cache(maxsize=65_536)
+@pure_cache(maxsize=65_536)
 def name_key(name: str | None) -> str:
     """Comparison form of a name: half-width, lower-case, no spaces or punctuation."""
     return _strip_punctuation(nfkc(clean_text(name)).lower())
 
 
-@lru_cache(maxsize=65_536)
+@pure_cache(maxsize=65_536)
 def address_key(address: str | None) -> str:
     """Comparison form of an address.
 

@@ -10,8 +10,8 @@ that only give times, are returned so the report can show them.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 
+from geo._once import pure_cache
 from layers.registry.catalog import LAYERS, SERVICE_LABELS
 from layers.registry.importing.cells import nfkc
 
@@ -51,7 +51,7 @@ _TIME_ONLY = re.compile(
 )
 
 
-@lru_cache(maxsize=32)
+@pure_cache(maxsize=32)
 def _keywords_for(layer_id: str) -> list[tuple[str, str]]:
     """(keyword, service) pairs for the layer, longest keyword first."""
     pairs = [
@@ -81,7 +81,7 @@ def parse_services(text: str, layer_id: str) -> tuple[list[str], list[str]]:
     return list(found), list(unmatched)
 
 
-@lru_cache(maxsize=8192)
+@pure_cache(maxsize=8192)
 def _parse_services(text: str, layer_id: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     if layer_id not in LAYERS:
         return (), ()
