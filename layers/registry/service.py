@@ -355,17 +355,6 @@ class Registry:
         """Whether a WGS84 point lies in the service area (the municipality, buffered)."""
         return bool(self._service_area.contains_xy(lon, lat))
 
-
-def _serving_list(
-    cached: _LayerIndex, layer: str, service: str | None
-) -> tuple[int, list[Facility]]:
-    """The serving facilities of a layer index (offering ``service`` if given)."""
-    keep = _SERVING_MASK[cached.status_codes]
-    if service is not None:
-        bit = np.int64(1) << np.int64(LAYERS[layer].services.index(service))
-        keep &= (cached.service_bits & bit) != 0
-    return cached.version, [cached.facilities[int(i)] for i in np.flatnonzero(keep)]
-
     @once_property
     def _district_shapes(self) -> list[tuple[str, Any]]:
         collection = shipped.load_geojson(self.data_dir, "districts")
@@ -381,3 +370,14 @@ def _serving_list(
             if shapely.contains_xy(polygon, lon, lat):
                 return str(name)
         return None
+
+
+def _serving_list(
+    cached: _LayerIndex, layer: str, service: str | None
+) -> tuple[int, list[Facility]]:
+    """The serving facilities of a layer index (offering ``service`` if given)."""
+    keep = _SERVING_MASK[cached.status_codes]
+    if service is not None:
+        bit = np.int64(1) << np.int64(LAYERS[layer].services.index(service))
+        keep &= (cached.service_bits & bit) != 0
+    return cached.version, [cached.facilities[int(i)] for i in np.flatnonzero(keep)]
