@@ -79,7 +79,8 @@ function createMap() {
   map.attributionControl.getContainer().lang = "en";
   L.control.zoom({ position: "topright" }).addTo(map);
   translateZoomControl(map);
-  L.control.scale({ position: "bottomleft", imperial: false, maxWidth: 100 }).addTo(map);
+  const scale = new LocalScale({ position: "bottomleft", imperial: false, maxWidth: 100 }).addTo(map);
+  onLangChange(() => scale._update());
   // Marker size follows the zoom (app.css): dots when zoomed out, glyphs when zoomed in.
   const zoomBand = () => {
     const zoom = map.getZoom();
@@ -89,6 +90,15 @@ function createMap() {
   zoomBand();
   return map;
 }
+
+/** Leaflet's scale bar with its units in the page's language ("3 公里" / "3 km"). */
+const LocalScale = L.Control.Scale.extend({
+  _updateMetric(maxMeters) {
+    const meters = this._getRoundNum(maxMeters);
+    const text = meters < 1000 ? t("distance.m", { n: meters }) : t("distance.km", { n: meters / 1000 });
+    this._updateScale(this._mScale, text, meters / maxMeters);
+  },
+});
 
 const LocateControl = L.Control.extend({
   options: { position: "topright" },

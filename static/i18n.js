@@ -93,17 +93,22 @@ export function label(key) {
   return t("common.labelled", { label: t(key) });
 }
 
+/** The language a text is written in, by its script: "zh-CN", "en" or null (digits only). */
+export function scriptLang(text) {
+  if (/[\u3400-\u9fff]/.test(text)) return "zh-CN";
+  if (/[A-Za-z]/.test(text)) return "en";
+  return null;
+}
+
 /**
- * A text in the active language when there is one, else the other with its language:
- * {text, lang} where lang is null when the text is in the page's language.
+ * A text in the active language when there is one, else the other: {text, lang} where lang
+ * is set when the text is written in another language than the page's (a Chinese name on
+ * the English page; an OpenStreetMap name in Latin letters on the Chinese page).
  */
 export function localized(zh, en) {
-  if (current === "en") {
-    if (en) return { text: en, lang: null };
-    return { text: zh || "", lang: zh ? "zh-CN" : null };
-  }
-  if (zh) return { text: zh, lang: null };
-  return { text: en || "", lang: en ? "en" : null };
+  const text = current === "en" ? en || zh || "" : zh || en || "";
+  const written = scriptLang(text);
+  return { text, lang: written && written !== langTag() ? written : null };
 }
 
 /** Pick the zh or en variant of a bilingual record field (e.g. name_zh / name_en). */
@@ -166,8 +171,7 @@ export function wireLangButton(button) {
   const sync = () => {
     button.textContent = t("lang.button");
     button.lang = current === "zh" ? "en" : "zh-CN";
-    button.title = t("lang.switch");
-    button.setAttribute("aria-label", t("lang.switch"));
+    button.title = t("lang.switch"); // the name stays the visible text ("EN" / "中文")
   };
   sync();
   button.addEventListener("click", () => setLang(current === "zh" ? "en" : "zh"));

@@ -87,10 +87,17 @@ export const fmt = (n) => (n === null || n === undefined ? "—" : Number(n).toL
 
 /**
  * A span for a {text, lang} piece (see i18n.js localized()): lang is set when the text is
- * not in the page's language (a Chinese name on the English page).
+ * not in the page's language (a Chinese name on the English page). Names and addresses
+ * from the data ({proper: true}, the default) are proper nouns: translate="no" keeps
+ * translation tools off them.
  */
-export function langText(part, attrs = {}) {
-  return h("span", { ...attrs, lang: part?.lang || null, text: part?.text ?? "" });
+export function langText(part, attrs = {}, { proper = true } = {}) {
+  return h("span", {
+    ...attrs,
+    lang: part?.lang || null,
+    translate: proper ? "no" : null,
+    text: part?.text ?? "",
+  });
 }
 
 /** A popup body: the first line bold, the others plain; empty lines dropped. Lines are

@@ -11,10 +11,18 @@
 import { api } from "./api.js";
 import { debounce, h } from "./dom.js";
 import { markerIcon, popupContent } from "./facility_view.js";
-import { facilityName } from "./format.js";
+import { facilityName, facilityNameParts } from "./format.js";
 
 // Cluster discs are drawn by the plug-in as markers: keep them out of the tab order too.
 window.L.MarkerCluster.mergeOptions({ keyboard: false });
+
+/** Mark a marker element with its name's language when that is not the page's. */
+function markLang(el, facility) {
+  if (!el) return;
+  const lang = facilityNameParts(facility).lang;
+  if (lang) el.lang = lang;
+  else el.removeAttribute("lang");
+}
 
 /** Cluster radius in screen pixels by zoom: wide when zoomed out, tight close in. */
 function clusterRadius(zoom) {
@@ -249,6 +257,8 @@ export class FacilityLayers {
       riseOnHover: true,
     });
     marker.facility = facility;
+    // the hover title is the name: marked Chinese on the English page when it has no English
+    marker.on("add", () => markLang(marker.getElement(), facility));
     marker.bindPopup(
       () => popupContent(facility, layer, this.vocabulary, { from: this.getFrom(), when: this._when }),
       { maxWidth: 300, autoPanPaddingTopLeft: [10, 70] },
@@ -262,7 +272,10 @@ export class FacilityLayers {
     for (const state of this.states.values()) {
       for (const marker of state.markers.values()) {
         const el = marker.getElement();
-        if (el) el.title = facilityName(marker.facility);
+        if (el) {
+          el.title = facilityName(marker.facility);
+          markLang(el, marker.facility);
+        }
       }
     }
     this._reportPartial();

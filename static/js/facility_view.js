@@ -118,8 +118,8 @@ export function hoursLine(facility, { when = null } = {}) {
     hoursParts(facility).map((part, i) => [
       i ? " " : null,
       part.note
-        ? h("span", { class: "fac-hours-note" }, t("hours.noteOpen"), langText(part), t("hours.noteClose"))
-        : langText(part),
+        ? h("span", { class: "fac-hours-note" }, t("hours.noteOpen"), langText(part, {}, { proper: false }), t("hours.noteClose"))
+        : langText(part, {}, { proper: false }),
     ]),
     " ",
     openBadge(facility, when),
@@ -165,9 +165,9 @@ export function phoneLine(facility) {
             number.text,
           )
         : h("span", { text: number.text }),
-      number.label ? [" ", h("span", { class: "fac-phone-label" }, t("hours.noteOpen"), langText(number.label), t("hours.noteClose"))] : null,
+      number.label ? [" ", h("span", { class: "fac-phone-label" }, t("hours.noteOpen"), langText(number.label, {}, { proper: false }), t("hours.noteClose"))] : null,
     ]),
-    note && (note.zh || note.en) ? [" ", langText(localized(note.zh, note.en), { class: "fac-phone-note" })] : null,
+    note && (note.zh || note.en) ? [" ", langText(localized(note.zh, note.en), { class: "fac-phone-note" }, { proper: false })] : null,
   );
 }
 
@@ -191,10 +191,10 @@ export function navLine(facility, from, { profile = "walk" } = {}) {
   );
 }
 
-function textLine(labelKey, value) {
+function textLine(labelKey, value, { proper = false } = {}) {
   if (value === null || value === undefined || value === "") return null;
   const part = typeof value === "object" ? value : { text: String(value), lang: null };
-  return h("p", { class: "fac-line" }, h("span", { class: "fac-label", text: label(labelKey) }), langText(part));
+  return h("p", { class: "fac-line" }, h("span", { class: "fac-label", text: label(labelKey) }), langText(part, {}, { proper }));
 }
 
 /** The address as {text, lang}: the registries write addresses in Chinese. */
@@ -218,8 +218,9 @@ export function popupContent(
   return h(
     "div",
     { class: "fac-popup", dataset: { facilityId: facility.id } },
-    titleLine(facility, layer, { tag: "h3", rank }),
-    textLine("field.address", addressParts(facility)),
+    // h2: the popup sits in the map, before the sheet's h2 in the page's outline
+    titleLine(facility, layer, { tag: "h2", rank }),
+    textLine("field.address", addressParts(facility), { proper: true }),
     textLine("field.district", facility.district ? districtName(facility.district) : null),
     hoursLine(facility, { when }),
     servicesLine(facility, vocabulary),
@@ -228,6 +229,6 @@ export function popupContent(
     facility.area_m2 ? textLine("field.area", t("field.area.value", { n: Math.round(facility.area_m2) })) : null,
     precision && facility.location_precision !== "exact" ? textLine("field.precision", precision) : null,
     navLine(facility, from, { profile }),
-    source ? h("p", { class: "fac-source" }, label("field.source"), langText(source)) : null,
+    source ? h("p", { class: "fac-source" }, label("field.source"), langText(source, {}, { proper: false })) : null,
   );
 }

@@ -9,7 +9,7 @@ import { onLangChange, t } from "../i18n.js";
 /** Focusable-on-demand target inside a popup: its heading, else its content. */
 function popupTarget(popupEl) {
   const target =
-    popupEl.querySelector(".leaflet-popup-content h3, .leaflet-popup-content strong") ||
+    popupEl.querySelector(".leaflet-popup-content h2, .leaflet-popup-content h3, .leaflet-popup-content strong") ||
     popupEl.querySelector(".leaflet-popup-content");
   if (target && !target.hasAttribute("tabindex")) target.setAttribute("tabindex", "-1");
   return target;

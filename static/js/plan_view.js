@@ -201,7 +201,7 @@ export function createPlanView({ map, status, fitTo, popupFocus }) {
     field("plan-districts").replaceChildren(districtTable(body.districts));
     const curve = field("plan-curve");
     curve.replaceChildren();
-    if (body.curve.length) curve.append(el("h3", t("pl.curve.title")), curveSvg(body.curve));
+    if (body.curve.length) curve.append(el("h2", t("pl.curve.title")), curveSvg(body.curve));
     const list = field("plan-sites");
     list.replaceChildren();
     for (const f of body.sites.features) {
@@ -251,6 +251,10 @@ export function createPlanView({ map, status, fitTo, popupFocus }) {
   renderLegend();
 
   return {
+    /** The last finished plan (the job's answer) or null. */
+    get result() {
+      return body;
+    },
     show() {
       group.addTo(map);
       status("");

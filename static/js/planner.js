@@ -79,6 +79,9 @@ document.querySelector(".pl-tabs").addEventListener("keydown", (e) => {
   activate(tabs[(next + tabs.length) % tabs.length], { focus: true });
 });
 
+/** Hooks for embedding and tests: the map and the last plan answer. */
+window.servicemapPlanner = { map, planResult: () => planView.result };
+
 onLangChange(() => {
   for (const view of new Set(Object.values(VIEWS))) view.relabel?.();
 });

@@ -31,6 +31,15 @@ const STYLE = `
   font: bold 10px system-ui, sans-serif; }
 `;
 
+/** Mark a marker's element (its hover title is a name) with the name's language. */
+function markTitleLang(marker, name) {
+  marker.on("add", () => {
+    const lang = localized(name, null).lang;
+    if (lang) marker.getElement()?.setAttribute("lang", lang);
+  });
+  return marker;
+}
+
 function numberIcon(seq, color) {
   const node = el("div", seq, "rt-num");
   node.style.borderColor = color;
@@ -48,6 +57,8 @@ function buildPanel(root) {
   const text = el("textarea");
   text.id = "route-json";
   text.spellcheck = false;
+  text.lang = "en"; // JSON: its keys are the API's, in English
+  text.setAttribute("translate", "no");
   text.placeholder = '{"days": 5, "vehicles": [...], "packages": [...], "bookings": [...]}';
   const row1 = el("div", undefined, "rt-row");
   const sample = el("button", "");
@@ -256,7 +267,10 @@ export function createRouteView({ map, status, fitTo }) {
       const ll = [f.geometry.coordinates[1], f.geometry.coordinates[0]];
       if (p.kind === "stop" && shownRoutes.has(p.route)) {
         const part = partText(p.booking, routeDay.get(p.route), p.start, p.parts);
-        const marker = L.marker(ll, { icon: numberIcon(p.seq, p.color), title: `${p.seq} ${p.name || p.booking}`, keyboard: false });
+        const marker = markTitleLang(
+          L.marker(ll, { icon: numberIcon(p.seq, p.color), title: `${p.seq} ${p.name || p.booking}`, keyboard: false }),
+          p.name || p.booking,
+        );
         marker.bindPopup(() => popupBox([[`${p.seq}. `, langText(localized(p.name || p.booking, null)), part],
           [langText(localized(p.vehicle, null)), ` · ${dateLabel(p.date)}`],
           visitTime(p),
@@ -265,7 +279,7 @@ export function createRouteView({ map, status, fitTo }) {
         marker.addTo(group);
       } else if (p.kind === "depot") {
         const node = el("div", "D", "rt-depot");
-        L.marker(ll, { icon: L.divIcon({ html: node, className: "", iconSize: [16, 16] }), title: p.name, keyboard: false })
+        markTitleLang(L.marker(ll, { icon: L.divIcon({ html: node, className: "", iconSize: [16, 16] }), title: p.name, keyboard: false }), p.name)
           .bindPopup(() => popupBox([langText(localized(p.name, null)), t("pl.route.depot")])).addTo(group);
       } else if (p.kind === "unassigned" && ui.day.value === "") {
         L.circleMarker(ll, { renderer, radius: 6, color: "#555", weight: 2, fillColor: "#fff", fillOpacity: 0.9, className: "rt-unassigned-marker" })
