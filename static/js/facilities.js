@@ -16,9 +16,12 @@ import { facilityName, facilityNameParts } from "./format.js";
 // Cluster discs are drawn by the plug-in as markers: keep them out of the tab order too.
 window.L.MarkerCluster.mergeOptions({ keyboard: false });
 
-/** Mark a marker element with its name's language when that is not the page's. */
+/** Title a marker element with the name in the page's language, marked with the name's
+ * language when that is not the page's (markers drawn later by the clusters included). */
 function markLang(el, facility) {
   if (!el) return;
+  el.title = facilityName(facility);
+  el.setAttribute("translate", "no"); // a name, a proper noun
   const lang = facilityNameParts(facility).lang;
   if (lang) el.lang = lang;
   else el.removeAttribute("lang");
@@ -272,10 +275,8 @@ export class FacilityLayers {
     for (const state of this.states.values()) {
       for (const marker of state.markers.values()) {
         const el = marker.getElement();
-        if (el) {
-          el.title = facilityName(marker.facility);
-          markLang(el, marker.facility);
-        }
+        marker.options.title = facilityName(marker.facility);
+        markLang(el, marker.facility);
       }
     }
     this._reportPartial();
