@@ -500,6 +500,7 @@ async function main() {
       if (layerId === autoShown) autoShown = null;
       await facilities.setVisible(layerId, visible);
       rerenderPanel();
+      updateDemoBanner();
     },
     visibleLayers: () => facilities.visibleLayerIds(),
     setSheetState: (state) => sheet.setState(state),

@@ -214,3 +214,41 @@ def test_unknown_page_is_an_html_page_and_the_favicon_exists(
         urllib.request.urlopen(request, timeout=10)
     assert refused.value.code == 404
     assert json.load(refused.value)["error"] == "not_found"  # API clients keep JSON
+
+
+def test_demo_notice_goes_away_for_a_layer_whose_registry_is_real(
+    phone_browser: WebDriver, live_server: LiveServer
+) -> None:
+    driver = phone_browser
+    open_map(driver, live_server)
+    banner = driver.find_element(By.ID, "demo-banner")
+    assert banner.is_displayed()
+    assert "户外职工爱心接力站" in banner.text
+    # /layers reporting relay stations as real (an imported registry): no notice for them
+    script = driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": """
+        const realFetch = window.fetch;
+        window.fetch = async (resource, options) => {
+          const answer = await realFetch(resource, options);
+          if (!/\\/api\\/v1\\/layers(\\?|$)/.test(String(resource))) return answer;
+          const body = await answer.json();
+          for (const layer of body.layers) if (layer.id === "relay_station") layer.demo = false;
+          return new Response(JSON.stringify(body), {status: 200, headers: {"Content-Type": "application/json"}});
+        };"""})
+    try:
+        open_map(driver, live_server)
+        assert not driver.find_element(By.ID, "demo-banner").is_displayed()
+        # a demo layer shown beside it is still named, once
+        driver.execute_script("return window.servicemap.setLayerVisible('health_point', true)")
+        banner = driver.find_element(By.ID, "demo-banner")
+        wait(driver).until(lambda d: banner.is_displayed())
+        assert "健康服务点" in banner.text
+        assert "户外职工爱心接力站" not in banner.text
+        # dismissed, it stays dismissed for that layer
+        banner.find_element(By.CSS_SELECTOR, ".demo-banner-close").click()
+        assert not banner.is_displayed()
+        open_map(driver, live_server, "?basemap=offline&show=health_point")
+        assert not driver.find_element(By.ID, "demo-banner").is_displayed()
+    finally:
+        driver.execute_cdp_cmd("Page.removeScriptToEvaluateOnNewDocument",
+                               {"identifier": script["identifier"]})
+        driver.execute_script("localStorage.removeItem('servicemap.demoDismissed')")
