@@ -19,7 +19,12 @@ import { api } from "./js/api.js";
 import { Basemap, OSM_ATTRIBUTION } from "./js/basemap.js";
 import { h } from "./js/dom.js";
 import { FacilityLayers } from "./js/facilities.js";
-import { translateZoomControl, wireMapKeyboard, wirePopupFocus } from "./js/focus.js";
+import {
+  keepShapesOutOfTabOrder,
+  translateZoomControl,
+  wireMapKeyboard,
+  wirePopupFocus,
+} from "./js/focus.js";
 import {
   createDemoBanner,
   createNotices,
@@ -79,6 +84,7 @@ function createMap() {
   map.attributionControl.getContainer().lang = "en";
   L.control.zoom({ position: "topright" }).addTo(map);
   translateZoomControl(map);
+  keepShapesOutOfTabOrder(map);
   const scale = new LocalScale({ position: "bottomleft", imperial: false, maxWidth: 100 }).addTo(map);
   onLangChange(() => scale._update());
   // Marker size follows the zoom (app.css): dots when zoomed out, glyphs when zoomed in.

@@ -63,6 +63,19 @@ export function wirePopupFocus(map) {
   };
 }
 
+/**
+ * Keep the map's SVG shapes out of the tab order. Chromium makes an SVG element a tab stop
+ * as soon as it has focus listeners, which Leaflet adds to every layer with a tooltip (the
+ * 416 metro stations would be 416 Tab presses): an explicit tabindex="-1" keeps them
+ * reachable by the mouse only, like the markers.
+ */
+export function keepShapesOutOfTabOrder(map) {
+  map.on("layeradd", (e) => {
+    const el = typeof e.layer.getElement === "function" ? e.layer.getElement() : null;
+    if (el instanceof SVGElement && !el.hasAttribute("tabindex")) el.setAttribute("tabindex", "-1");
+  });
+}
+
 /** Translate the zoom control's buttons (titles and labels), now and after a switch. */
 export function translateZoomControl(map) {
   const apply = () => {

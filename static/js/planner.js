@@ -7,7 +7,7 @@
 import { applyI18n, onLangChange, t, wireLangButton } from "../i18n.js";
 import { api } from "./api.js";
 import { Basemap, OSM_ATTRIBUTION } from "./basemap.js";
-import { translateZoomControl, wirePopupFocus } from "./focus.js";
+import { keepShapesOutOfTabOrder, translateZoomControl, wirePopupFocus } from "./focus.js";
 import { createGapView } from "./gap_view.js";
 import { DistrictsOverlay } from "./overlays.js";
 import { createPlanView } from "./plan_view.js";
@@ -26,6 +26,7 @@ map.attributionControl.setPrefix(
 map.attributionControl.addAttribution(OSM_ATTRIBUTION);
 map.attributionControl.getContainer().lang = "en"; // the licence notice, as OSM words it
 translateZoomControl(map);
+keepShapesOutOfTabOrder(map);
 const popupFocus = wirePopupFocus(map);
 
 /** The status line above the panels: text, or an error in the error colour. */

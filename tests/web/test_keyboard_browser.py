@@ -114,6 +114,14 @@ def test_markers_are_not_tab_stops_and_the_map_is_one(
     # the map itself, its zoom and locate buttons, the two attribution links: no marker
     assert len(stops) <= 6, stops
     assert not any("marker" in str(cls) or "cluster" in str(cls) for cls in stops), stops
+    # and with real Tab presses: from the focused map, out of it in at most 6 presses (no
+    # marker, cluster, metro station or route shape on the way)
+    driver.execute_script("document.getElementById('map').focus()")
+    presses = 0
+    while driver.execute_script("return document.activeElement.closest('#map') !== null"):
+        _press(driver, Keys.TAB)
+        presses += 1
+        assert presses <= 6, _active(driver)
     # Enter on the focused map searches from its centre, as a tap would.
     driver.execute_script("window.servicemap.map.setView([31.2222, 121.4581], 15, {animate: false})")
     driver.execute_script("document.getElementById('map').focus()")
