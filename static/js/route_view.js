@@ -144,7 +144,7 @@ export function createRouteView({ map, status, fitTo }) {
   let run = 0;
   let body = null;
   let packages = new Map(); // package id -> name, from the request that was planned
-  let partOrder = new Map(); // "booking|day|HH:MM" -> part number in visiting order
+  let partOrder = new Map(); // "booking|route index|HH:MM" -> part number in visiting order
 
   function currentRequest() {
     const raw = ui.text.value.trim();
@@ -202,10 +202,11 @@ export function createRouteView({ map, status, fitTo }) {
     return has(key) ? { text: t(key), lang: null } : { text: id, lang: null };
   }
 
-  /** Part k/n of a split booking, numbered in the order of the visits (day, then time). */
-  function partText(booking, day, start, parts) {
+  /** Part k/n of a split booking, numbered in the order of the visits (day, time, then
+   * vehicle: two vehicles may serve parts of one booking side by side). */
+  function partText(booking, route, start, parts) {
     if (!(parts > 1)) return "";
-    const k = partOrder.get(`${booking}|${day}|${start}`);
+    const k = partOrder.get(`${booking}|${route}|${start}`);
     return ` ${t("pl.route.part", { k: k ?? "?", n: parts })}`;
   }
 
@@ -215,13 +216,13 @@ export function createRouteView({ map, status, fitTo }) {
       for (const s of r.stops) {
         if (!(s.parts > 1)) continue;
         if (!visits.has(s.booking)) visits.set(s.booking, []);
-        visits.get(s.booking).push({ day: r.day, start: s.start });
+        visits.get(s.booking).push({ day: r.day, start: s.start, route: r.index, vehicle: r.vehicle });
       }
     }
     partOrder = new Map();
     for (const [booking, list] of visits) {
-      list.sort((a, b) => a.day - b.day || a.start.localeCompare(b.start));
-      list.forEach((v, i) => partOrder.set(`${booking}|${v.day}|${v.start}`, i + 1));
+      list.sort((a, b) => a.day - b.day || a.start.localeCompare(b.start) || a.vehicle.localeCompare(b.vehicle));
+      list.forEach((v, i) => partOrder.set(`${booking}|${v.route}|${v.start}`, i + 1));
     }
   }
 
@@ -242,7 +243,6 @@ export function createRouteView({ map, status, fitTo }) {
     const L = window.L;
     const features = body.geojson.features;
     const shownRoutes = new Set(body.routes.filter(visible).map((r) => r.index));
-    const routeDay = new Map(body.routes.map((r) => [r.index, r.day]));
     for (const f of features) {
       const p = f.properties;
       if (p.kind === "route" && shownRoutes.has(p.index)) {
@@ -266,7 +266,7 @@ export function createRouteView({ map, status, fitTo }) {
       const p = f.properties;
       const ll = [f.geometry.coordinates[1], f.geometry.coordinates[0]];
       if (p.kind === "stop" && shownRoutes.has(p.route)) {
-        const part = partText(p.booking, routeDay.get(p.route), p.start, p.parts);
+        const part = partText(p.booking, p.route, p.start, p.parts);
         const marker = markTitleLang(
           L.marker(ll, { icon: numberIcon(p.seq, p.color), title: `${p.seq} ${p.name || p.booking}`, keyboard: false }),
           p.name || p.booking,
@@ -314,7 +314,7 @@ export function createRouteView({ map, status, fitTo }) {
       const list = el("ol");
       r.stops.forEach((s, k) => {
         const item = h("li", {}, visitTime(s), " · ", langText(localized(s.name || s.booking, null)),
-          partText(s.booking, r.day, s.start, s.parts),
+          partText(s.booking, r.index, s.start, s.parts),
           ` · ${t("pl.route.workers", { n: fmt(s.workers) })} · `, langText(packageParts(s.package)));
         if (s.lateness_min > 0) item.append(el("span", ` · ${t("pl.route.late", { n: fmt(s.lateness_min) })}`, "rt-late"));
         if (r.legs[k]?.method === "estimated") item.append(el("span", ` · ${t("pl.route.estimatedLeg")}`, "rt-est"));
