@@ -1,4 +1,10 @@
-"""One place that maps errors to JSON responses: ``{"error": code, "message": text}``."""
+"""One place that maps errors to JSON responses: ``{"error": code, "message": text}``.
+
+The one exception is a page a browser asks for that does not exist: a request outside
+``/api/`` whose ``Accept`` header prefers ``text/html`` gets the site's HTML "page not found"
+page (``static/not-found.html``) with status 404, so a mistyped link shows a page with a way back
+to the map instead of a JSON body. API clients, and every path under ``/api/``, keep JSON.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +13,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from geo.errors import GeoError
@@ -47,6 +53,53 @@ def excerpt(value: Any, limit: int = EXCERPT_CHARS) -> str:
     """``repr(value)`` cut to ``limit`` characters: errors never echo large inputs."""
     text = repr(value)
     return text if len(text) <= limit else f"{text[: limit - 1]}… ({len(text):,} characters)"
+
+
+_FALLBACK_404_HTML = (
+    '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>页面不存在</title>'
+    '</head><body><h1>页面不存在</h1><p lang="en">Page not found.</p>'
+    '<p><a href="/">职工服务地图</a></p></body></html>'
+)
+
+
+def _html_quality(accept: str) -> tuple[float, float]:
+    """The q-values of ``text/html`` and of JSON in an ``Accept`` header (0 when absent)."""
+    html = json = 0.0
+    for part in accept.split(","):
+        media, _, params = part.strip().partition(";")
+        q = 1.0
+        for param in params.split(";"):
+            name, _, value = param.strip().partition("=")
+            if name == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        media = media.strip().lower()
+        if media in ("text/html", "application/xhtml+xml"):
+            html = max(html, q)
+        elif media in ("application/json", "application/geo+json"):
+            json = max(json, q)
+    return html, json
+
+
+def wants_html(request: Request) -> bool:
+    """Whether a request outside the API prefers an HTML page to JSON (a browser)."""
+    if request.url.path.startswith("/api/"):
+        return False
+    html, json = _html_quality(request.headers.get("accept", ""))
+    return html > 0 and html >= json
+
+
+def not_found_page(request: Request) -> Response:
+    """The HTML "page not found" page (``not-found.html`` of the static directory), status 404."""
+    settings = getattr(request.app.state, "settings", None)
+    page = settings.static_dir / "not-found.html" if settings is not None else None
+    try:
+        content = page.read_text(encoding="utf-8") if page is not None else _FALLBACK_404_HTML
+    except OSError:
+        content = _FALLBACK_404_HTML
+    return HTMLResponse(content, status_code=404)
 
 
 def _describe_validation(exc: RequestValidationError) -> str:
@@ -111,7 +164,9 @@ def install_error_handlers(app: FastAPI) -> None:
         )  # fmt: skip
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 404 and wants_html(request):
+            return not_found_page(request)
         code = "not_found" if exc.status_code == 404 else "http_error"
         return JSONResponse(
             status_code=exc.status_code, content=error_body(code, str(exc.detail)),

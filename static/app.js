@@ -7,17 +7,31 @@
 //   analysis.js    route, isochrone and network-coverage drawing
 //   legend.js      the map legend for those
 //   travel.js      the walk/drive/straight switch and the isochrone toggle
+//   when.js        the time a worker asks about (any time, open now, open at a day and time)
 //   panel.js       the layer panel and the search controls
-//   layout.js      notices, the bottom sheet / side panel, the layer panel's open/close
+//   layout.js      notices, the demo banner, the bottom sheet / side panel, the layer panel
+//   focus.js       keyboard focus: popups, Escape, the map as one stop
 // The page exposes window.servicemap (documented in docs/webmap.md) for embedding and tests.
 
-import { applyI18n, getLang, onLangChange, pick, setLang, t } from "./i18n.js";
+import { applyI18n, getLang, onLangChange, pick, setLang, t, wireLangButton } from "./i18n.js";
 import { CoverageOverlay, IsochroneLayer, RouteLayer } from "./js/analysis.js";
 import { api } from "./js/api.js";
 import { Basemap, OSM_ATTRIBUTION } from "./js/basemap.js";
 import { h } from "./js/dom.js";
 import { FacilityLayers } from "./js/facilities.js";
-import { createNotices, createSheet, DESKTOP_QUERY, wireLayerPanel } from "./js/layout.js";
+import {
+  keepShapesOutOfTabOrder,
+  translateZoomControl,
+  wireMapKeyboard,
+  wirePopupFocus,
+} from "./js/focus.js";
+import {
+  createDemoBanner,
+  createNotices,
+  createSheet,
+  DESKTOP_QUERY,
+  wireLayerPanel,
+} from "./js/layout.js";
 import { MapLegend } from "./js/legend.js";
 import { NearestSearch } from "./js/nearest.js";
 import { DistrictsOverlay, MetroOverlay } from "./js/overlays.js";
@@ -28,6 +42,7 @@ import {
   renderServiceSelect,
 } from "./js/panel.js";
 import { PROFILES, TravelControls } from "./js/travel.js";
+import { WhenControls } from "./js/when.js";
 
 const L = window.L;
 const START_VIEW = { center: [31.2304, 121.4737], zoom: 12 }; // People's Square
@@ -65,8 +80,13 @@ function createMap() {
     '<a href="https://leafletjs.com" target="_blank" rel="noopener">Leaflet</a>',
   );
   map.attributionControl.addAttribution(OSM_ATTRIBUTION);
+  // The licence notice is kept in English, as OpenStreetMap words it; marked as such.
+  map.attributionControl.getContainer().lang = "en";
   L.control.zoom({ position: "topright" }).addTo(map);
-  L.control.scale({ position: "bottomleft", imperial: false, maxWidth: 100 }).addTo(map);
+  translateZoomControl(map);
+  keepShapesOutOfTabOrder(map);
+  const scale = new LocalScale({ position: "bottomleft", imperial: false, maxWidth: 100 }).addTo(map);
+  onLangChange(() => scale._update());
   // Marker size follows the zoom (app.css): dots when zoomed out, glyphs when zoomed in.
   const zoomBand = () => {
     const zoom = map.getZoom();
@@ -76,6 +96,15 @@ function createMap() {
   zoomBand();
   return map;
 }
+
+/** Leaflet's scale bar with its units in the page's language ("3 公里" / "3 km"). */
+const LocalScale = L.Control.Scale.extend({
+  _updateMetric(maxMeters) {
+    const meters = this._getRoundNum(maxMeters);
+    const text = meters < 1000 ? t("distance.m", { n: meters }) : t("distance.km", { n: meters / 1000 });
+    this._updateScale(this._mScale, text, meters / maxMeters);
+  },
+});
 
 const LocateControl = L.Control.extend({
   options: { position: "topright" },
@@ -88,7 +117,7 @@ const LocateControl = L.Control.extend({
     button.title = t("locate.title");
     button.setAttribute("aria-label", t("locate.title"));
     L.DomEvent.disableClickPropagation(button);
-    button.addEventListener("click", () => this.options.onLocate());
+    button.addEventListener("click", (e) => this.options.onLocate(e));
     onLangChange(() => {
       button.title = t("locate.title");
       button.setAttribute("aria-label", t("locate.title"));
@@ -100,18 +129,13 @@ const LocateControl = L.Control.extend({
 // --- start-up --------------------------------------------------------------------------------
 async function main() {
   applyI18n();
-  const langButton = $("btn-lang");
-  const syncLangButton = () => {
-    langButton.textContent = t("lang.button");
-    langButton.lang = getLang() === "zh" ? "en" : "zh";
-  };
-  syncLangButton();
-  langButton.addEventListener("click", () => setLang(getLang() === "zh" ? "en" : "zh"));
+  wireLangButton($("btn-lang"));
 
   const map = createMap();
   const notices = createNotices(map);
   const sheet = createSheet(map);
   const layerPanel = wireLayerPanel();
+  const popupFocus = wirePopupFocus(map);
   const legend = new MapLegend(map);
   const route = new RouteLayer(map);
   const isochrones = new IsochroneLayer(map, {
@@ -151,7 +175,10 @@ async function main() {
 
   const basemap = new Basemap(map, {
     onChange: (mode, reason) => {
-      if (reason) notices.set("basemap", reason, { timeoutMs: 8000 });
+      // The reason is worded by basemap.js in the language of the moment; the fallback
+      // notice is worded here again after a language switch.
+      const fallback = reason && reason === t("basemap.fallback");
+      if (reason) notices.set("basemap", fallback ? () => t("basemap.fallback") : reason, { timeoutMs: 8000 });
       rerenderPanel();
       emit("basemap", { mode });
     },
@@ -245,7 +272,9 @@ async function main() {
     beforeFocus: () => sheet.reveal(),
     onRoute: (drawn) => legend.update({ route: drawn }),
     onShowCoverage: showCoverage,
+    popupOpenedBy: (el) => popupFocus.openedBy(el),
     els: {
+      coverage: $("nearest-coverage"),
       status: $("nearest-status"),
       list: $("nearest-list"),
       hint: $("hint-actions"),
@@ -274,11 +303,28 @@ async function main() {
   // Search controls in the sheet.
   const layerSelect = $("sel-layer");
   const serviceSelect = $("sel-service");
-  const openNow = $("chk-open-now");
+  const when = new WhenControls({
+    els: { kind: $("sel-when"), at: $("when-at"), day: $("sel-when-day"), time: $("in-when-time") },
+    onChange: (choice) => {
+      nearest.when = choice;
+      facilities.when = choice;
+      map.closePopup();
+      nearest.refresh({ fit: true });
+    },
+  });
+  // The demo notice, once for the layers on the map: the searched one and those shown.
+  const demoBanner = createDemoBanner($("demo-banner"), { layerName: (layer) => pick(layer, "name") });
+  const updateDemoBanner = () =>
+    demoBanner.update(
+      layers.filter(
+        (layer) => layer.kind === "registry" && (layer.id === nearest.layerId || facilities.isVisible(layer.id)),
+      ),
+    );
   const renderControls = () => {
     renderLayerSelect(layerSelect, layers, nearest.layerId);
     renderServiceSelect(serviceSelect, layerById.get(nearest.layerId), nearest.service);
     renderLayerAbout($("layer-about"), layerById.get(nearest.layerId));
+    when.render();
   };
   renderControls();
   // The searched layer is shown on the map; a layer shown only because it was searched is
@@ -300,14 +346,11 @@ async function main() {
     renderLayerAbout($("layer-about"), layerById.get(nearest.layerId));
     showSearchedLayer(nearest.layerId);
     rerenderPanel();
+    updateDemoBanner();
     await nearest.refresh({ fit: true });
   });
   serviceSelect.addEventListener("change", () => {
     nearest.service = serviceSelect.value || null;
-    nearest.refresh({ fit: true });
-  });
-  openNow.addEventListener("change", () => {
-    nearest.openNow = openNow.checked;
     nearest.refresh({ fit: true });
   });
 
@@ -332,6 +375,7 @@ async function main() {
     renderLayerPanel(
       {
         registry: $("layers-registry"),
+        demoNote: $("layers-demo-note"),
         context: $("layers-context"),
         overlays: $("layers-overlays"),
         basemap: $("layers-basemap"),
@@ -341,7 +385,9 @@ async function main() {
         isVisible: (id) => facilities.isVisible(id),
         setVisible: (id, on) => {
           if (id === autoShown) autoShown = null; // the user's choice now
-          return facilities.setVisible(id, on);
+          const done = facilities.setVisible(id, on);
+          updateDemoBanner();
+          return done;
         },
         overlays: overlayModel,
         basemap: {
@@ -363,31 +409,40 @@ async function main() {
   ]);
   rerenderPanel();
   nearest.render();
+  updateDemoBanner();
 
-  // Choosing a location: tap the map, or geolocation.
+  // Choosing a location: tap the map, Enter on the focused map (its centre), or geolocation.
   map.on("click", (e) => {
     layerPanel.close();
     hooks.setLocation(e.latlng.lng, e.latlng.lat, { source: "tap" });
   });
-  const locate = () => {
+  wireMapKeyboard(map, (lon, lat) => {
+    layerPanel.close();
+    hooks.setLocation(lon, lat, { source: "centre" });
+  });
+  /** Geolocation; the Locate button that started it is replaced by the results, so
+   * keyboard focus moves to the first result (never left on the page's body). */
+  const locate = (event) => {
+    const button = event?.currentTarget ?? null;
     if (!("geolocation" in navigator)) {
-      notices.set("locate", t("locate.unsupported"), { timeoutMs: 6000, kind: "error" });
+      notices.set("locate", () => t("locate.unsupported"), { timeoutMs: 6000, kind: "error" });
       return;
     }
-    notices.set("locate", t("locate.busy"));
+    notices.set("locate", () => t("locate.busy"));
     navigator.geolocation.getCurrentPosition(
-      (position) => {
+      async (position) => {
         notices.set("locate", null);
-        hooks.setLocation(position.coords.longitude, position.coords.latitude, {
+        await hooks.setLocation(position.coords.longitude, position.coords.latitude, {
           source: "gps",
           accuracyM: position.coords.accuracy,
         });
+        const focusLost = document.activeElement === document.body || document.activeElement === button;
+        if (button && focusLost && !nearest.focusFirstResult()) $("nearest-status").focus();
       },
       (error) => {
-        notices.set("locate", t("locate.denied", { message: error.message || error.code }), {
-          timeoutMs: 8000,
-          kind: "error",
-        });
+        // The browser's own message is in the browser's language: say it in ours.
+        const reason = { 1: "denied", 2: "unavailable", 3: "timeout" }[error.code] || "unavailable";
+        notices.set("locate", () => t(`locate.error.${reason}`), { timeoutMs: 8000, kind: "error" });
       },
       { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 },
     );
@@ -396,7 +451,6 @@ async function main() {
   $("btn-locate-sheet").addEventListener("click", locate);
 
   onLangChange(() => {
-    syncLangButton();
     renderControls();
     rerenderPanel();
     facilities.relabel();
@@ -405,6 +459,7 @@ async function main() {
     nearest.render();
     travel.render();
     legend.render();
+    updateDemoBanner();
     emit("language", { lang: getLang() });
   });
 
@@ -451,9 +506,13 @@ async function main() {
       if (layerId === autoShown) autoShown = null;
       await facilities.setVisible(layerId, visible);
       rerenderPanel();
+      updateDemoBanner();
     },
     visibleLayers: () => facilities.visibleLayerIds(),
     setSheetState: (state) => sheet.setState(state),
+    /** The time the facilities must be open: {kind: "any"|"now"|"at", day: "We", time: "12:30"}. */
+    setWhen: (choice) => when.set(choice),
+    getWhen: () => ({ ...nearest.when }),
   });
   await Promise.all([basemapReady, overlaysReady, layersReady]);
   document.body.dataset.ready = "true";

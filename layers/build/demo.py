@@ -18,8 +18,12 @@ the kinds the documents name (see :mod:`layers.build.demo_rules`). The rule:
 5. Hours, services and floor areas follow the host kind, drawn from a generator seeded by
    the record id, so a record does not change when another host appears or disappears.
 
-Every record has ``demo=True``, a name starting with （示例）, ``location_precision``
-``host-site``, no phone (OSM gives none) and ``source`` naming the host.
+Every record has ``demo=True``, ``location_precision`` ``host-site``, no phone (OSM gives
+none) and ``source`` naming the host. The names are those a real registry would carry (the
+host and the layer's kind, e.g. ``中国银行人民广场支行爱心接力站``): that the layer is
+demonstration data is said once per layer by the ``demo`` flag, never inside each name.
+``name_en`` is set only where the host has an English name (metro stations); otherwise a
+reader of English sees the Chinese name rather than a half-translated one.
 """
 
 from __future__ import annotations
@@ -57,7 +61,6 @@ from layers.registry.schema import Facility, FacilityStatus, LocationPrecision
 logger = logging.getLogger(__name__)
 
 DEMO_SEED = 20230215
-DEMO_PREFIX = "（示例）"
 #: Hosts whose name is shared with others get "（近X站）" if a station is this close.
 STATION_SUFFIX_MAX_M = 1500.0
 UNNAMED_FACTOR = 1 / 3
@@ -71,6 +74,7 @@ class Host:
     ref: str
     kind: str
     name: str | None
+    name_en: str | None
     lon: float
     lat: float
     district: str
@@ -85,6 +89,7 @@ def hosts_from_pois(pois: Iterable[Poi]) -> list[Host]:
             ref=poi.ref,
             kind=poi.fclass,
             name=poi.name,
+            name_en=None,
             lon=poi.lon,
             lat=poi.lat,
             district=poi.district,
@@ -103,6 +108,7 @@ def hosts_from_stations(stations: Iterable[Facility]) -> list[Host]:
             ref=station.id.split(":", 1)[1],
             kind="metro_station",
             name=f"{station.name}地铁站",
+            name_en=f"{station.name_en} metro station" if station.name_en else None,
             lon=float(station.lon),  # type: ignore[arg-type]
             lat=float(station.lat),  # type: ignore[arg-type]
             district=station.district,
@@ -121,6 +127,7 @@ def hosts_from_workplaces(workplaces: Iterable[Workplace]) -> list[Host]:
             ref=f"{workplace.kind}-a{workplace.osm_id}",
             kind=workplace.layer,
             name=workplace.name,
+            name_en=None,
             lon=workplace.lon,
             lat=workplace.lat,
             district=workplace.district,
@@ -263,6 +270,13 @@ def _partner_centre(host: Host, centres: Sequence[Facility]) -> str | None:
     return same[int(np.argmin(dx**2 + (lat - host.lat) ** 2))].name
 
 
+def _english_name(rule: LayerRule, host: Host, display: str) -> str | None:
+    """``<layer> at <host>`` when the host has an English name, else ``None``."""
+    if not host.name_en or display != host.name:
+        return None
+    return f"{LAYERS[rule.layer].name_en} at {host.name_en}"[:200]
+
+
 def build_record(
     rule: LayerRule,
     host: Host,
@@ -278,25 +292,25 @@ def build_record(
         extra["host_name"] = host.name
     if rule.layer == "relay_station":
         hours, services = relay_hours(host.kind, rng), relay_services(host.kind, rng)
-        name = f"{DEMO_PREFIX}{display}{rule.suffix}"
+        name = f"{display}{rule.suffix}"
     elif rule.layer == "health_point":
         hours, services = health_point_hours(rng), health_point_services(status, rng)
-        name = f"{DEMO_PREFIX}{display}{rule.suffix}"
+        name = f"{display}{rule.suffix}"
         if partner:
             extra["partner_health_centre"] = partner
     elif rule.layer == "fitness_station":
         hours, services = fitness_hours(host.kind, rng), fitness_services(rng)
-        name = f"{DEMO_PREFIX}{display}{rule.suffix}"
+        name = f"{display}{rule.suffix}"
     else:
         sector, sector_zh = REST_ROOM_SECTORS[host.kind]
         hours, services = rest_room_hours(host.kind), rest_room_services(rng)
-        name = f"{DEMO_PREFIX}{display}{sector_zh}{rule.suffix}"
+        name = f"{display}{sector_zh}{rule.suffix}"
         extra["sector"] = sector
     return Facility(
         id=record_id,
         layer=rule.layer,
         name=name[:200],
-        name_en=f"(Demo) {LAYERS[rule.layer].name_en}: {display}"[:200],
+        name_en=_english_name(rule, host, display),
         district=host.district,
         lon=host.lon,
         lat=host.lat,

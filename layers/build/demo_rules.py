@@ -54,7 +54,7 @@ class LayerRule:
     host_weights
         Share of each host kind in the registry; kinds absent from a district are skipped.
     suffix
-        Appended to the host name: ``（示例）<host>爱心接力站``.
+        Appended to the host name: ``<host>爱心接力站``.
     statuses
         Fixed counts of non-active statuses; the rest are ``active``.
     """

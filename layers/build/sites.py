@@ -1,7 +1,10 @@
 """The two real registries: metro safety training sites and district service centres.
 
 Both come from the 2023 plan of the Shanghai Federation of Trade Unions, positioned by
-hand with the evidence kept in ``extra["evidence"]``. Sites whose position is unknown stay
+hand with the evidence kept in ``extra["evidence"]``. The plan gives no opening hours for
+either, so ``hours`` stays unknown and ``extra["hours_note"]`` says, in Chinese and English,
+how a worker finds out: the training sessions are booked through the unions (the plan's
+contact phone is the training site's ``phone``), the service centres are asked by phone. Sites whose position is unknown stay
 in the registry without coordinates (``location_precision`` ``unknown``): they are listed
 with address and phone but never drawn at a made-up point.
 """
@@ -21,6 +24,23 @@ TRAINING_SOURCE = (
 SERVICE_CENTRE_SOURCE = (
     "上海市总工会2023年实事项目：区总工会职工服务中心名单 (2023 plan); position: see extra.evidence"
 )
+
+
+#: The plan's contact for the metro training (附件 2-10: 联系人 市总工会权益保障部).
+TRAINING_ENQUIRY_PHONE = "63211939-3434"
+TRAINING_HOURS_NOTE = {
+    "zh": "按预约开班（每场约30–50人）：由区局（产业）工会按就近原则报名，具体日期由工作人员提前联络确定",
+    "en": "Sessions by appointment (30–50 people each): unions sign up for the nearest site "
+    "and staff confirm the date in advance",
+}
+TRAINING_PHONE_NOTE = {
+    "zh": "培训报名咨询：市总工会权益保障部",
+    "en": "Training sign-up: Shanghai FTU rights protection department",
+}
+SERVICE_CENTRE_HOURS_NOTE = {
+    "zh": "开放时间未公布，请致电询问",
+    "en": "Opening hours not published; please call to ask",
+}
 
 
 def _float_or_none(value: str | None) -> float | None:
@@ -84,11 +104,17 @@ def training_sites(sources: SourceData) -> list[Facility]:
                 district=_text_or_none(row.get("district")),
                 address=_text_or_none(row.get("address")),
                 host_type=_training_host_type(name, str(row.get("precision", ""))),
+                phone=TRAINING_ENQUIRY_PHONE,
                 services=["safety_training"],
                 status=FacilityStatus.ACTIVE,
                 source=TRAINING_SOURCE,
                 updated_at=PLAN_DATE,
-                extra={"site_no": number, "evidence": (row.get("evidence") or "").strip()},
+                extra={
+                    "site_no": number,
+                    "evidence": (row.get("evidence") or "").strip(),
+                    "hours_note": TRAINING_HOURS_NOTE,
+                    "phone_note": TRAINING_PHONE_NOTE,
+                },
                 **position,  # type: ignore[arg-type]
             )
         )
@@ -117,7 +143,11 @@ def service_centres(sources: SourceData) -> list[Facility]:
                 status=FacilityStatus.ACTIVE,
                 source=SERVICE_CENTRE_SOURCE,
                 updated_at=PLAN_DATE,
-                extra={"no": number, "evidence": (row.get("evidence") or "").strip()},
+                extra={
+                    "no": number,
+                    "evidence": (row.get("evidence") or "").strip(),
+                    "hours_note": SERVICE_CENTRE_HOURS_NOTE,
+                },
                 **position,  # type: ignore[arg-type]
             )
         )

@@ -2,6 +2,8 @@
 // the server's user-safe message; aborted requests reject with an AbortError, which callers
 // ignore.
 
+import { t } from "../i18n.js";
+
 /** An error answer of the API ({"error": code, "message": ...}) or a network failure. */
 export class ApiError extends Error {
   constructor(message, { status = 0, code = "network" } = {}) {
@@ -78,9 +80,10 @@ export function postJson(path, body) {
  *   submitted or reached (onStatus has said why) or was replaced
  */
 export async function runJob(kind, request, { isCurrent, onStatus, pollMs = 1000 }) {
-  onStatus("提交中… submitting…");
+  onStatus(t("job.submitting"));
+  // The server's messages are in English: shown after a translated lead-in.
   const fail = (err) => {
-    if (isCurrent()) onStatus(err.message || String(err), true);
+    if (isCurrent()) onStatus(t("job.failed", { message: err.message || String(err) }), true);
     return null;
   };
   let created;
@@ -102,7 +105,7 @@ export async function runJob(kind, request, { isCurrent, onStatus, pollMs = 1000
     if (answer.status === "done") return answer;
     if (answer.status === "failed") return fail(new ApiError(answer.error || "failed"));
     const pct = answer.progress.fraction === null ? "" : ` ${Math.round(100 * answer.progress.fraction)}%`;
-    onStatus(`计算中 computing${pct}: ${answer.progress.message}`);
+    onStatus(t("job.computing", { pct }));
     await new Promise((resolve) => setTimeout(resolve, pollMs));
   }
 }

@@ -1,6 +1,8 @@
 // Safe DOM construction. Every piece of text goes in through textContent or a property, so
 // facility data (names, addresses, notes) can never be parsed as HTML.
 
+import { langTag } from "../i18n.js";
+
 /**
  * Create an element.
  *
@@ -80,12 +82,30 @@ export function el(tag, text, cls) {
   return node;
 }
 
-/** A number in zh-CN grouping, or a dash when absent. */
-export const fmt = (n) => (n === null || n === undefined ? "—" : Number(n).toLocaleString("zh-CN"));
+/** A number grouped for the active language, or a dash when absent. */
+export const fmt = (n) => (n === null || n === undefined ? "—" : Number(n).toLocaleString(langTag()));
 
-/** A popup body: the first line bold, the others plain; empty lines dropped. */
+/**
+ * A span for a {text, lang} piece (see i18n.js localized()): lang is set when the text is
+ * not in the page's language (a Chinese name on the English page). Names and addresses
+ * from the data ({proper: true}, the default) are proper nouns: translate="no" keeps
+ * translation tools off them.
+ */
+export function langText(part, attrs = {}, { proper = true } = {}) {
+  return h("span", {
+    ...attrs,
+    lang: part?.lang || null,
+    translate: proper ? "no" : null,
+    text: part?.text ?? "",
+  });
+}
+
+/** A popup body: the first line bold, the others plain; empty lines dropped. Lines are
+ * strings, nodes or arrays of them. */
 export function popupBox(lines) {
-  const box = el("div");
-  lines.filter((t) => t).forEach((t, k) => box.append(el(k ? "div" : "strong", t)));
+  const box = el("div", undefined, "pl-popup");
+  lines
+    .filter((line) => line && !(Array.isArray(line) && line.length === 0))
+    .forEach((line, k) => box.append(h(k ? "div" : "strong", {}, line)));
   return box;
 }

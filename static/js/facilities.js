@@ -1,11 +1,54 @@
 // Facility layers on the map. Small layers are loaded whole once; big layers are loaded for
 // the visible bounding box with a limit and reloaded when the map moves, so the page never
-// draws tens of thousands of markers at once.
+// draws tens of thousands of markers at once. Each layer's markers are clustered
+// (Leaflet.markercluster, vendored): zoomed out, nearby stations merge into one disc with
+// their count in the layer's colour, so markers never pile on top of each other or of the
+// worker's position; at the closest zoom, markers at one spot fan out on click.
+//
+// Markers are not keyboard stops (1,328 relay stations would be 1,328 Tab presses): the map
+// is one stop, and the result list is the keyboard path to a facility.
 
 import { api } from "./api.js";
-import { debounce } from "./dom.js";
+import { debounce, h } from "./dom.js";
 import { markerIcon, popupContent } from "./facility_view.js";
-import { facilityName } from "./format.js";
+import { facilityName, facilityNameParts } from "./format.js";
+
+// Cluster discs are drawn by the plug-in as markers: keep them out of the tab order too.
+window.L.MarkerCluster.mergeOptions({ keyboard: false });
+
+/** Title a marker element with the name in the page's language, marked with the name's
+ * language when that is not the page's (markers drawn later by the clusters included). */
+function markLang(el, facility) {
+  if (!el) return;
+  el.title = facilityName(facility);
+  el.setAttribute("translate", "no"); // a name, a proper noun
+  const lang = facilityNameParts(facility).lang;
+  if (lang) el.lang = lang;
+  else el.removeAttribute("lang");
+}
+
+/** Cluster radius in screen pixels by zoom: wide when zoomed out, tight close in. */
+function clusterRadius(zoom) {
+  if (zoom >= 17) return 16;
+  if (zoom >= 15) return 30;
+  return 48;
+}
+
+/** The cluster disc of a layer: its colour, the number of facilities inside. */
+function clusterIcon(layer) {
+  return (cluster) => {
+    const count = cluster.getChildCount();
+    const size = count < 10 ? 30 : count < 100 ? 36 : 42;
+    const disc = h("span", { class: "cluster-disc", text: String(count) });
+    disc.style.setProperty("--glyph-color", layer.color || "#555");
+    return window.L.divIcon({
+      html: disc,
+      className: "fac-cluster",
+      iconSize: [size, size],
+      iconAnchor: [size / 2, size / 2],
+    });
+  };
+}
 
 /** Layers with at most this many records are loaded whole. */
 export const FULL_LOAD_MAX = 1500;
@@ -26,7 +69,13 @@ class LayerState {
   constructor(info) {
     this.info = info;
     this.visible = false;
-    this.group = window.L.layerGroup();
+    this.group = window.L.markerClusterGroup({
+      maxClusterRadius: clusterRadius,
+      showCoverageOnHover: false,
+      spiderfyOnMaxZoom: true,
+      chunkedLoading: true,
+      iconCreateFunction: clusterIcon(info),
+    });
     this.markers = new Map(); // facility id -> marker
     this.unlocated = null; // facilities without position (whole-loaded layers only)
     this.loadedWhole = false;
@@ -180,30 +229,41 @@ export class FacilityLayers {
       if (facility.lon === null || facility.lat === null) continue;
       wanted.set(String(facility.id), facility);
     }
+    const gone = [];
     for (const [id, marker] of state.markers) {
       if (!wanted.has(id)) {
-        state.group.removeLayer(marker);
+        gone.push(marker);
         state.markers.delete(id);
       }
     }
+    if (gone.length) state.group.removeLayers(gone);
+    const added = [];
     for (const [id, facility] of wanted) {
       if (state.markers.has(id)) continue;
       const marker = this._marker(facility, state.info);
       state.markers.set(id, marker);
-      state.group.addLayer(marker);
+      added.push(marker);
     }
+    if (added.length) state.group.addLayers(added);
+  }
+
+  /** The worker's chosen time for open/closed badges in popups ({kind, day, time} or null). */
+  set when(value) {
+    this._when = value;
   }
 
   _marker(facility, layer) {
     const marker = window.L.marker([facility.lat, facility.lon], {
       icon: markerIcon(layer),
       title: facilityName(facility),
-      alt: facilityName(facility),
+      keyboard: false,
       riseOnHover: true,
     });
     marker.facility = facility;
+    // the hover title is the name: marked Chinese on the English page when it has no English
+    marker.on("add", () => markLang(marker.getElement(), facility));
     marker.bindPopup(
-      () => popupContent(facility, layer, this.vocabulary, { from: this.getFrom() }),
+      () => popupContent(facility, layer, this.vocabulary, { from: this.getFrom(), when: this._when }),
       { maxWidth: 300, autoPanPaddingTopLeft: [10, 70] },
     );
     return marker;
@@ -215,7 +275,8 @@ export class FacilityLayers {
     for (const state of this.states.values()) {
       for (const marker of state.markers.values()) {
         const el = marker.getElement();
-        if (el) el.title = facilityName(marker.facility);
+        marker.options.title = facilityName(marker.facility);
+        markLang(el, marker.facility);
       }
     }
     this._reportPartial();

@@ -1,42 +1,113 @@
-// The page's frame around the map: notices over the map, the sheet (bottom sheet on phones,
-// side panel from 800 px wide) and the layer panel's open/close wiring.
+// The page's frame around the map: notices over the map, the demo-data banner, the sheet
+// (bottom sheet on phones, side panel from 800 px wide) and the layer panel's open/close
+// with its keyboard focus.
 
-import { h } from "./dom.js";
+import { onLangChange, t } from "../i18n.js";
+import { h, replaceChildren } from "./dom.js";
 
 export const DESKTOP_QUERY = window.matchMedia("(min-width: 800px)");
 const SHEET_STATES = ["min", "peek", "full"];
+const DEMO_DISMISSED_KEY = "servicemap.demoDismissed";
 
 const $ = (id) => document.getElementById(id);
 
 // --- notices over the map -----------------------------------------------------------------
+/**
+ * Short notices over the map, one per key. A message is a string or a function returning
+ * one; functions are called again after a language switch, so a notice never stays in the
+ * language it was first shown in.
+ */
 export function createNotices(map) {
   const box = h("div", { class: "map-notices", role: "status", "aria-live": "polite" });
   map.getContainer().append(box);
   window.L.DomEvent.disableClickPropagation(box);
-  const slots = new Map();
+  const slots = new Map(); // key -> {el, message}
+  const text = (message) => (typeof message === "function" ? message() : message);
+  onLangChange(() => {
+    for (const slot of slots.values()) slot.el.textContent = text(slot.message);
+  });
   return {
-    set(key, text, { timeoutMs = 0, kind = "info" } = {}) {
-      let el = slots.get(key);
-      if (!text) {
-        el?.remove();
+    set(key, message, { timeoutMs = 0, kind = "info" } = {}) {
+      let slot = slots.get(key);
+      if (!message) {
+        slot?.el.remove();
         slots.delete(key);
         return;
       }
-      if (!el) {
-        el = h("div", { class: "map-notice", dataset: { key } });
-        slots.set(key, el);
-        box.append(el);
+      if (!slot) {
+        slot = { el: h("div", { class: "map-notice", dataset: { key } }), message };
+        slots.set(key, slot);
+        box.append(slot.el);
       }
-      el.className = `map-notice notice-${kind}`;
-      el.textContent = text;
+      slot.message = message;
+      slot.el.className = `map-notice notice-${kind}`;
+      slot.el.textContent = text(message);
       if (timeoutMs) {
+        const shown = slot;
         window.setTimeout(() => {
-          if (slots.get(key) === el && el.textContent === text) {
-            el.remove();
+          if (slots.get(key) === shown && shown.message === message) {
+            shown.el.remove();
             slots.delete(key);
           }
         }, timeoutMs);
       }
+    },
+  };
+}
+
+// --- demo-data banner ------------------------------------------------------------------------
+function dismissedDemo() {
+  try {
+    return new Set(JSON.parse(window.localStorage.getItem(DEMO_DISMISSED_KEY) || "[]"));
+  } catch {
+    return new Set();
+  }
+}
+
+/**
+ * The one place the map says that a layer's records are demonstration data (besides the
+ * layer panel's badge): a banner naming the demo layers on the map, dismissible (the choice
+ * is remembered per layer). A layer whose real registry was imported reports demo: false in
+ * /layers and is never named here.
+ */
+export function createDemoBanner(el, { layerName }) {
+  let layers = [];
+  const dismissed = dismissedDemo();
+  const render = () => {
+    const shown = layers.filter((layer) => layer.demo && !dismissed.has(layer.id));
+    el.hidden = shown.length === 0;
+    if (!shown.length) {
+      replaceChildren(el);
+      return;
+    }
+    const names = shown.map((layer) => layerName(layer)).join(t("list.separator"));
+    replaceChildren(
+      el,
+      h("p", { class: "demo-banner-text" }, h("strong", { text: t("demo.banner.title") }), " ", t("demo.banner.text", { layers: names })),
+      h("button", {
+        type: "button",
+        class: "demo-banner-close",
+        text: t("demo.banner.dismiss"),
+        onClick: () => {
+          for (const layer of shown) dismissed.add(layer.id);
+          try {
+            window.localStorage.setItem(DEMO_DISMISSED_KEY, JSON.stringify([...dismissed]));
+          } catch {
+            // not remembered; hidden for this page
+          }
+          const next = document.getElementById("sheet-title");
+          render();
+          next?.focus();
+        },
+      }),
+    );
+  };
+  onLangChange(render);
+  return {
+    /** The layers on the map (searched or shown); the demo ones are named. */
+    update(current) {
+      layers = current;
+      render();
     },
   };
 }
@@ -74,6 +145,10 @@ export function createSheet(map) {
     },
     { passive: true },
   );
+  // A keyboard user arriving in the sheet (skip link, Tab) on a phone sees it raised.
+  sheet.addEventListener("focusin", () => {
+    if (!DESKTOP_QUERY.matches && sheet.dataset.state === "min") setState("peek");
+  });
   sheet.addEventListener("transitionend", update);
   new ResizeObserver(update).observe(sheet);
   DESKTOP_QUERY.addEventListener("change", () => {
@@ -102,17 +177,33 @@ export function createSheet(map) {
 }
 
 // --- layer panel open/close ----------------------------------------------------------------
+/**
+ * The layer panel's button: opening moves keyboard focus into the panel (its heading),
+ * Escape or the close button closes it and gives focus back to the button.
+ */
 export function wireLayerPanel() {
   const panel = $("layer-panel");
   const button = $("btn-layers");
-  const set = (open) => {
+  const title = $("layer-panel-title");
+  const set = (open, { restoreFocus = false } = {}) => {
+    const wasOpen = !panel.hidden;
     panel.hidden = !open;
     button.setAttribute("aria-expanded", open ? "true" : "false");
+    if (open && !wasOpen) title.focus();
+    if (!open && wasOpen && (restoreFocus || panel.contains(document.activeElement))) button.focus();
   };
-  button.addEventListener("click", () => set(panel.hidden));
-  $("btn-layers-close").addEventListener("click", () => set(false));
-  document.addEventListener("keydown", (e) => {
-    if (e.key === "Escape") set(false);
+  button.addEventListener("click", () => set(panel.hidden, { restoreFocus: true }));
+  $("btn-layers-close").addEventListener("click", () => set(false, { restoreFocus: true }));
+  panel.addEventListener("keydown", (e) => {
+    if (e.key === "Escape") {
+      e.stopPropagation();
+      set(false, { restoreFocus: true });
+    }
   });
-  return { close: () => set(false) };
+  document.addEventListener("keydown", (e) => {
+    if (e.key === "Escape" && !panel.hidden && !document.querySelector(".leaflet-popup")) {
+      set(false, { restoreFocus: true });
+    }
+  });
+  return { close: () => set(false), get open() { return !panel.hidden; } };
 }

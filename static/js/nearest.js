@@ -1,11 +1,16 @@
 // The nearest-facility search: the query point, the /nearest request (walk, drive or straight
-// line), the result list in the sheet with its notes (estimates, coverage, unreachable
-// facilities), the numbered result markers and the route of the chosen result on the map.
+// line; any time, open now or open at a chosen day and time), the result list in the sheet
+// with its notes (coverage above the list; estimates and unreachable facilities below it),
+// the numbered result markers and the route of the chosen result on the map.
+//
+// Map panes: the worker's position is drawn in its own pane above every marker, the numbered
+// results in a pane between the facility markers and it, so neither is ever hidden.
 
 import { pick, t } from "../i18n.js";
 import { api } from "./api.js";
-import { clear, h, replaceChildren } from "./dom.js";
+import { clear, h, langText, replaceChildren } from "./dom.js";
 import {
+  addressParts,
   hoursLine,
   layerGlyph,
   markerIcon,
@@ -16,7 +21,19 @@ import {
   titleLine,
 } from "./facility_view.js";
 import { detourFactor } from "./analysis.js";
-import { formatDistance, formatDuration, hasLocation, shanghaiIsoMinute } from "./format.js";
+import {
+  facilityNameParts,
+  formatDistance,
+  formatDuration,
+  hasLocation,
+  openAtIso,
+  resultDistance,
+  shanghaiIsoMinute,
+} from "./format.js";
+
+/** Pixels within which two numbered results count as on top of each other (fanned out). */
+const RESULT_OVERLAP_PX = 22;
+const RESULT_SPREAD_PX = 17;
 
 export const DEFAULT_K = 5;
 
@@ -40,6 +57,8 @@ export class NearestSearch {
    * @param {() => object} options.fitPadding Leaflet fitBounds padding options for the layout
    * @param {() => Promise} options.beforeFocus run before the map focuses a result (the
    *   phone layout lowers the sheet so the map is visible)
+   * @param {(el: HTMLElement|null) => void} options.popupOpenedBy tells the popup focus
+   *   manager which element opened the next popup (focus returns there when it closes)
    */
   constructor({
     map,
@@ -53,7 +72,9 @@ export class NearestSearch {
     beforeFocus = async () => {},
     onRoute = () => {},
     onShowCoverage = () => {},
+    popupOpenedBy = () => {},
   }) {
+    this.popupOpenedBy = popupOpenedBy;
     this.beforeFocus = beforeFocus;
     this.onRoute = onRoute;
     this.onShowCoverage = onShowCoverage;
@@ -68,7 +89,8 @@ export class NearestSearch {
     this.k = DEFAULT_K;
     this.layerId = null;
     this.service = null;
-    this.openNow = false;
+    /** When the facility must be open: {kind: "any"|"now"|"at", day: "We", time: "12:30"}. */
+    this.when = { kind: "any", day: null, time: null };
     this.extraParams = { profile: "walk" };
     this.location = null; // {lon, lat, source, accuracyM}
     this.results = null;
@@ -78,9 +100,21 @@ export class NearestSearch {
     this.loading = false;
     this.selected = null;
     this.controller = null;
+    map.createPane("resultPane").style.zIndex = 640;
+    map.createPane("userPane").style.zIndex = 660;
     this.resultLayer = window.L.layerGroup().addTo(map);
     this.locationLayer = window.L.layerGroup().addTo(map);
     this.resultMarkers = [];
+    map.on("zoomend", () => this._spreadResults());
+  }
+
+  /** The open_at parameter for the chosen time (null for "any time"). */
+  openAt() {
+    if (this.when.kind === "now") return shanghaiIsoMinute();
+    if (this.when.kind === "at" && this.when.day && this.when.time) {
+      return openAtIso(this.when.day, this.when.time);
+    }
+    return null;
   }
 
   /** Set the query point (WGS84) and search. */
@@ -121,7 +155,7 @@ export class NearestSearch {
       k: this.k,
       crs: "wgs84",
       service: this.service,
-      open_at: this.openNow ? shanghaiIsoMinute() : null,
+      open_at: this.openAt(),
       ...this.extraParams,
     };
     this.lastParams = { ...params };
@@ -171,8 +205,12 @@ export class NearestSearch {
     this.onRoute(drawn ? { method: result.method || "straight_line", profile: this.profile } : null);
   }
 
-  /** Focus result i: draw the way to it, fit it into view and open the facility's popup. */
-  async select(index) {
+  /**
+   * Focus result i: draw the way to it, fit it into view and open the facility's popup.
+   * With `opener` (the list entry's button), keyboard focus moves into the popup and back to
+   * the opener when the popup closes.
+   */
+  async select(index, { opener = null } = {}) {
     const result = this.results?.[index];
     if (!result) return;
     await this.beforeFocus();
@@ -185,6 +223,7 @@ export class NearestSearch {
       if (routeBounds?.isValid()) bounds.extend(routeBounds);
       // Without animation, so the popup's auto-pan measures the final view.
       this.map.fitBounds(bounds, { ...this.fitPadding(), maxZoom: 17, animate: false });
+      this.popupOpenedBy(opener);
       marker.openPopup();
     }
     this.emit("select", { index, facility: result.facility, method: result.method });
@@ -203,15 +242,17 @@ export class NearestSearch {
         interactive: false,
       }).addTo(this.locationLayer);
     }
-    window.L.circleMarker([lat, lon], {
-      radius: 8,
-      color: "#fff",
-      weight: 3,
-      fillColor: "#1a73e8",
-      fillOpacity: 1,
-      className: "you-are-here",
+    window.L.marker([lat, lon], {
+      pane: "userPane",
+      keyboard: false,
+      icon: window.L.divIcon({
+        html: h("span", { class: "you-dot" }),
+        className: "you-are-here",
+        iconSize: [22, 22],
+        iconAnchor: [11, 11],
+      }),
     })
-      .bindTooltip(() => h("span", { text: t("you.are.here") }), { direction: "top" })
+      .bindTooltip(() => h("span", { text: t("you.are.here") }), { direction: "top", offset: [0, -10] })
       .addTo(this.locationLayer);
   }
 
@@ -226,9 +267,10 @@ export class NearestSearch {
         continue;
       }
       const marker = window.L.marker([facility.lat, facility.lon], {
+        pane: "resultPane",
         icon: markerIcon(layer, { rank: i + 1 }),
         zIndexOffset: 1000 - i,
-        title: facility.name || "",
+        keyboard: false,
         riseOnHover: true,
       });
       marker.bindPopup(
@@ -237,12 +279,49 @@ export class NearestSearch {
             from: this.location,
             rank: i + 1,
             profile: this.profile,
+            when: this.when,
           }),
         { maxWidth: 300, autoPanPaddingTopLeft: [10, 70] },
       );
       marker.on("click", () => this.select(i));
       marker.addTo(this.resultLayer);
       this.resultMarkers.push(marker);
+    }
+    this._spreadResults();
+  }
+
+  /**
+   * Fan out numbered results that fall on the same spot at this zoom (several stations in
+   * one building): each keeps its anchor on the facility and is shifted around a small
+   * circle, so every number stays visible and clickable.
+   */
+  _spreadResults() {
+    // The worker's position is a fixed member: results on top of it move aside, it never does.
+    const placed = this.location
+      ? [{ point: this.map.latLngToLayerPoint([this.location.lat, this.location.lon]), members: [], fixed: true }]
+      : [];
+    for (const marker of this.resultMarkers) {
+      if (!marker) continue;
+      const point = this.map.latLngToLayerPoint(marker.getLatLng());
+      const group = placed.find((g) => g.point.distanceTo(point) < RESULT_OVERLAP_PX);
+      if (group) group.members.push(marker);
+      else placed.push({ point, members: [marker], fixed: false });
+    }
+    for (const group of placed) {
+      const n = group.members.length;
+      group.members.forEach((marker, k) => {
+        const glyph = marker.getElement()?.firstElementChild;
+        if (!glyph) return;
+        if (n === 1 && !group.fixed) {
+          glyph.style.transform = "";
+          return;
+        }
+        const angle = -Math.PI / 2 + (2 * Math.PI * k) / n;
+        const radius = group.fixed ? RESULT_SPREAD_PX + 6 : RESULT_SPREAD_PX;
+        const dx = Math.round(radius * Math.cos(angle));
+        const dy = Math.round(radius * Math.sin(angle));
+        glyph.style.transform = `translate(${dx}px, ${dy}px)`;
+      });
     }
   }
 
@@ -279,7 +358,8 @@ export class NearestSearch {
     if (this.location.source === "gps") {
       return t("nearest.from.gps", { accuracy: formatAccuracy(this.location.accuracyM ?? 0) });
     }
-    return t(this.location.source === "tap" ? "nearest.from.tap" : "nearest.from.api");
+    const key = { tap: "nearest.from.tap", centre: "nearest.from.centre" }[this.location.source];
+    return t(key || "nearest.from.api");
   }
 
   _render() {
@@ -301,9 +381,10 @@ export class NearestSearch {
   }
 
   /**
-   * How a result's distance is shown. Network: the travel time first, then the distance.
-   * Estimated: "约/≈" before both, brown italic, with an 估算/estimate tag. Straight line:
-   * the distance marked 直线/straight, no time.
+   * How a result's distance is shown, door to door (see format.js resultDistance). Network:
+   * the travel time first, then the distance. Estimated: "约/≈" before both, brown italic,
+   * with an 估算/estimate tag. Straight line: the distance marked 直线/straight, no time. A
+   * point on top of the facility reads "就在此处 / you are here" instead of "0 米".
    */
   _distanceBlock(result) {
     const method = result.method || "straight_line";
@@ -313,22 +394,24 @@ export class NearestSearch {
       : method === "network"
         ? "distance.network.title"
         : "distance.straight.title";
-    const distance = formatDistance(result.distance_m);
-    const duration = Number.isFinite(result.duration_s)
-      ? formatDuration(result.duration_s, this.query?.profile || this.profile)
-      : null;
+    const { distanceM, accessM, here } = resultDistance(result, this.location);
+    const distance = formatDistance(distanceM);
+    const duration =
+      Number.isFinite(result.duration_s) && !here
+        ? formatDuration(result.duration_s, this.query?.profile || this.profile)
+        : null;
+    const minor = duration ? "result-km result-km-minor" : "result-km";
     let lines;
-    if (method === "network") {
-      lines = [
-        duration ? h("span", { class: "result-time", text: duration }) : null,
-        h("span", { class: duration ? "result-km result-km-minor" : "result-km", text: distance }),
-      ];
+    if (here) {
+      lines = [h("span", { class: "result-time result-here", text: t("distance.here") })];
+    } else if (method === "network") {
+      lines = [duration ? h("span", { class: "result-time", text: duration }) : null, h("span", { class: minor, text: distance })];
     } else if (estimated) {
       lines = [
         duration ? h("span", { class: "result-time", text: duration }) : null,
         h(
           "span",
-          { class: duration ? "result-km result-km-minor" : "result-km" },
+          { class: minor },
           h("span", { class: "badge badge-estimate", text: t("badge.estimate") }),
           ` ${t("distance.estimated")} ${distance}`,
         ),
@@ -336,27 +419,41 @@ export class NearestSearch {
     } else {
       lines = [h("span", { class: "result-km", text: `${t("distance.straight")} ${distance}` })];
     }
+    const accessTotal = accessM ? accessM[0] + accessM[1] : 0;
+    if (!here && accessM && accessTotal >= 100) {
+      lines.push(
+        h("span", {
+          class: "result-access",
+          text: t("distance.access", { origin: formatDistance(accessM[0]), door: formatDistance(accessM[1]) }),
+        }),
+      );
+    }
     return h(
       "div",
       {
-        class: `result-distance method-${method}`,
+        class: `result-distance method-${method}${here ? " is-here" : ""}`,
         title: t(titleKey),
-        dataset: { method },
+        dataset: { method, distanceM: Number.isFinite(distanceM) ? Math.round(distanceM) : "" },
       },
       lines,
     );
   }
 
-  /** Notes under the list: outside the network coverage, what 约 means, straight lines. */
+  /**
+   * Notes around the list: above it, that the point is outside the network coverage (the
+   * figures below are estimates, so it is read first); under it, what 约 means and what a
+   * straight line ignores.
+   */
   _renderNotes() {
-    const { notes } = this.els;
+    const { notes, coverage } = this.els;
     if (!notes) return;
     const results = this.results || [];
     const query = this.query;
     const profile = query?.profile || this.profile;
     const parts = [];
+    const above = [];
     if (this.location && query && query.in_coverage === false && profile !== "straight") {
-      parts.push(
+      above.push(
         h(
           "p",
           { class: "note note-coverage" },
@@ -390,6 +487,13 @@ export class NearestSearch {
     }
     replaceChildren(notes, parts);
     notes.hidden = parts.length === 0;
+    if (coverage) {
+      replaceChildren(coverage, above);
+      coverage.hidden = above.length === 0;
+    } else {
+      notes.prepend(...above);
+      notes.hidden = parts.length + above.length === 0;
+    }
   }
 
   /** Facilities that cannot be reached (e.g. across the river on foot), with the reason. */
@@ -432,24 +536,30 @@ export class NearestSearch {
     unreachable.hidden = false;
   }
 
+  /** Move keyboard focus to the first result's button (after a search from a button that
+   * the results replace, e.g. Locate). */
+  focusFirstResult() {
+    const button = this.els.list.querySelector(".result-head");
+    if (button) button.focus();
+    return Boolean(button);
+  }
+
   _item(result, index, layer) {
     const facility = result.facility;
-    const open = () => this.select(index);
     const header = h(
       "button",
-      { type: "button", class: "result-head", onClick: open },
+      { type: "button", class: "result-head" },
       titleLine(facility, layer, { tag: "span", rank: index + 1 }),
       this._distanceBlock(result),
     );
-    const address = facility.address
-      ? h("p", { class: "result-address", text: facility.address })
-      : null;
+    header.addEventListener("click", () => this.select(index, { opener: header }));
+    const address = addressParts(facility);
     return h(
       "li",
       { class: "result", dataset: { facilityId: facility.id, rank: index + 1 } },
       header,
-      address,
-      hoursLine(facility),
+      address ? h("p", { class: "result-address" }, langText(address)) : null,
+      hoursLine(facility, { when: this.when }),
       servicesLine(facility, this.vocabulary),
       phoneLine(facility),
       navLine(facility, this.location, { profile: this.profile }),
@@ -474,9 +584,8 @@ export class NearestSearch {
         h(
           "li",
           { class: "unlocated-item" },
-          h("span", { class: "fac-name" }, layerGlyph(layer, { size: "sm" }), " ", facility.name || facility.id),
-          facility.demo ? h("span", { class: "badge badge-demo", text: t("badge.demo") }) : null,
-          facility.address ? h("span", { class: "unlocated-address", text: facility.address }) : null,
+          h("span", { class: "fac-name" }, layerGlyph(layer, { size: "sm" }), " ", langText(facilityNameParts(facility))),
+          facility.address ? langText(addressParts(facility), { class: "unlocated-address" }) : null,
           phoneLine(facility) || h("span", { class: "muted", text: t("unlocated.noPhone") }),
         ),
       ),

@@ -1,5 +1,5 @@
-// The layer panel (facility layers with counts, overlays, basemap) and the sheet's search
-// controls (layer, service, open now).
+// The layer panel (facility layers with counts and their demo badge, overlays, basemap) and
+// the sheet's search controls (layer, service).
 
 import { pick, t } from "../i18n.js";
 import { h, replaceChildren } from "./dom.js";
@@ -68,6 +68,11 @@ export function renderLayerPanel(els, model) {
         }),
       );
   replaceChildren(els.registry, rows("registry"));
+  if (els.demoNote) {
+    const demo = model.layers.some((layer) => layer.kind === "registry" && layer.demo);
+    els.demoNote.hidden = !demo;
+    replaceChildren(els.demoNote, demo ? [demoBadge(), " ", t("badge.demo.title")] : []);
+  }
   replaceChildren(els.context, rows("context"));
   replaceChildren(
     els.overlays,
@@ -108,7 +113,7 @@ export function renderLayerSelect(select, layers, selectedId) {
       layers
         .filter((layer) => layer.kind === kind && layer.count > 0)
         .map((layer) => {
-          const option = h("option", { value: layer.id, text: pick(layer, "name") + (layer.demo ? ` (${t("badge.demo")})` : "") });
+          const option = h("option", { value: layer.id, text: pick(layer, "name") });
           option.selected = layer.id === selectedId;
           return option;
         }),
@@ -129,7 +134,7 @@ export function renderServiceSelect(select, layer, selectedService) {
   select.hidden = services.length === 0;
 }
 
-/** A short card about the searched layer: glyph, name, count, description, demo note. */
+/** A short card about the searched layer: glyph, name, count, description. */
 export function renderLayerAbout(el, layer) {
   if (!layer) {
     replaceChildren(el);
@@ -145,6 +150,5 @@ export function renderLayerAbout(el, layer) {
       h("span", { class: "layer-count", text: countText(layer.count) }),
     ),
     h("p", { class: "layer-about-text", text: pick(layer, "description") }),
-    layer.demo ? h("p", { class: "layer-about-demo" }, demoBadge(), " ", t("badge.demo.title")) : null,
   );
 }

@@ -1,18 +1,20 @@
-// Site-planning tab of the planner view: a form that starts a plan (POST /api/v1/plans),
+// Site-planning tab of the planners' page: a form that starts a plan (POST /api/v1/plans),
 // polls the job, and draws proposed sites, existing sites, newly covered workplaces, a
-// per-district table and the coverage curve (inline SVG). All text goes through
-// textContent, never innerHTML.
+// per-district table and the coverage curve (inline SVG). Candidate host layers are
+// checkboxes with the layers' names; the legend, popups, tables and list use the same
+// labels; the map fits the result when it arrives and a chosen site when one is picked.
+// All text goes through textContent, never innerHTML.
 
-import { runJob } from "./api.js";
-import { el, fmt, popupBox } from "./dom.js";
+import { districtName, localized, pick, t } from "../i18n.js";
+import { api, runJob } from "./api.js";
+import { el, fmt, h, langText, popupBox } from "./dom.js";
+import { legendItem, workplaceName } from "./gap_view.js";
 
 const POLL_MS = 400;
 const SVG_NS = "http://www.w3.org/2000/svg";
-const STATUS_TEXT = {
-  optimal: "已证明最优 proven optimal",
-  feasible: "可行解 feasible",
-  infeasible: "无解 infeasible",
-};
+const DEFAULT_CANDIDATES = ["relay_station", "service_centre", "rest_room", "fitness_station"];
+const PLANNED_LAYER = "health_point";
+const COLORS = { new: "#c8102e", upgrade: "#f5a623", existing: "#999", covered: "#2b8cbe" };
 
 function svg(tag, attrs = {}, text) {
   const node = document.createElementNS(SVG_NS, tag);
@@ -23,7 +25,7 @@ function svg(tag, attrs = {}, text) {
 
 /** Workers covered against the number of new sites, as an SVG element. */
 export function curveSvg(curve, width = 340, height = 180) {
-  const root = svg("svg", { width, height, role: "img", "aria-label": "coverage curve", class: "plan-curve-svg" });
+  const root = svg("svg", { width, height, role: "img", "aria-label": t("pl.curve.label"), class: "plan-curve-svg" });
   if (!curve.length) return root;
   const left = 64, right = 10, top = 10, bottom = 34;
   const ok = curve.filter((p) => p.workers_covered !== null);
@@ -37,7 +39,7 @@ export function curveSvg(curve, width = 340, height = 180) {
   root.append(svg("line", { x1: left, y1: top, x2: left, y2: height - bottom, stroke: "#888" }));
   root.append(svg("text", { x: left - 4, y: sy(yMax) + 4, "text-anchor": "end" }, fmt(yMax)));
   root.append(svg("text", { x: left - 4, y: sy(yMin) + 4, "text-anchor": "end" }, fmt(yMin)));
-  root.append(svg("text", { x: (left + width - right) / 2, y: height - 4, "text-anchor": "middle" }, "新站点数 new sites"));
+  root.append(svg("text", { x: (left + width - right) / 2, y: height - 4, "text-anchor": "middle" }, t("pl.curve.x")));
   if (ok.length > 1) {
     const points = ok.map((p) => `${sx(p.n_new).toFixed(1)},${sy(p.workers_covered).toFixed(1)}`).join(" ");
     root.append(svg("polyline", { points, fill: "none", stroke: "#c8102e", "stroke-width": 2 }));
@@ -51,7 +53,9 @@ export function curveSvg(curve, width = 340, height = 180) {
       fill: feasible ? "#c8102e" : "#fff", stroke: feasible ? "#7a0010" : "#888",
       "data-n": p.n_new,
     });
-    dot.append(svg("title", {}, feasible ? `${p.n_new}: ${fmt(p.workers_covered)} (${p.status})` : `${p.n_new}: ${p.reason}`));
+    dot.append(svg("title", {}, feasible
+      ? t("pl.curve.point", { n: p.n_new, workers: fmt(p.workers_covered), status: t(`pl.status.${p.status}`) })
+      : t("pl.curve.none", { n: p.n_new })));
     root.append(dot);
   }
   return root;
@@ -60,13 +64,15 @@ export function curveSvg(curve, width = 340, height = 180) {
 function districtTable(rows) {
   const table = el("table", undefined, "plan-table");
   const head = el("tr");
-  for (const h of ["区 district", "新 new", "新覆盖 newly covered", "覆盖率 share"]) head.append(el("th", h));
+  for (const key of ["pl.table.district", "pl.table.new", "pl.table.covered", "pl.table.share"]) {
+    head.append(h("th", { scope: "col", text: t(key) }));
+  }
   table.append(el("thead"));
   table.tHead.append(head);
   const body = el("tbody");
   for (const r of rows) {
     const tr = el("tr");
-    tr.append(el("td", r.district), el("td", r.new_sites), el("td", fmt(r.newly_covered)),
+    tr.append(el("td", districtName(r.district) || "—"), el("td", r.new_sites), el("td", fmt(r.newly_covered)),
       el("td", r.share_after === null ? "—" : `${(100 * r.share_after).toFixed(1)}%`));
     body.append(tr);
   }
@@ -74,17 +80,54 @@ function districtTable(rows) {
   return table;
 }
 
-export function createPlanView(map, { status }) {
-  const group = L.layerGroup();
+export function createPlanView({ map, status, fitTo, popupFocus }) {
+  const group = window.L.layerGroup();
   const byId = new Map();
   let run = 0;
-
+  let body = null;
+  let layers = [];
   const field = (id) => document.getElementById(id);
+  const layerName = (id) => {
+    const layer = layers.find((l) => l.id === id);
+    return layer ? pick(layer, "name") : id;
+  };
+
+  /** The candidate host layers as checkboxes with the layers' names (from /layers). */
+  async function renderCandidates() {
+    if (!layers.length) {
+      try {
+        layers = (await api.layers()).layers;
+      } catch (err) {
+        status(t("job.failed", { message: err.message || String(err) }), true);
+        return;
+      }
+    }
+    const box = field("plan-candidates");
+    const checked = new Set(
+      box.querySelector("input") ? [...box.querySelectorAll("input:checked")].map((i) => i.value) : DEFAULT_CANDIDATES,
+    );
+    const legend = box.querySelector("legend");
+    box.replaceChildren(legend);
+    for (const layer of layers.filter((l) => l.kind === "registry" && l.id !== PLANNED_LAYER)) {
+      const input = h("input", { type: "checkbox", value: layer.id, id: `cand-${layer.id}` });
+      input.checked = checked.has(layer.id);
+      box.append(h("label", { class: "pl-check", for: `cand-${layer.id}` }, input, " ", pick(layer, "name")));
+    }
+  }
+
+  function renderLegend() {
+    field("plan-legend").replaceChildren(
+      legendItem(COLORS.new, t("pl.role.new"), { dot: true }),
+      legendItem(COLORS.upgrade, t("pl.role.upgrade"), { dot: true }),
+      legendItem(COLORS.existing, t("pl.role.existing"), { dot: true }),
+      legendItem(COLORS.covered, t("pl.role.covered"), { dot: true }),
+    );
+  }
 
   function request() {
     const num = (id) => Number(field(id).value);
     const model = field("plan-model").value;
-    const candidates = field("plan-candidates").value.split(",").map((s) => s.trim()).filter((s) => s);
+    const candidates = [...field("plan-candidates").querySelectorAll("input:checked")].map((i) => i.value);
     return {
       model,
       candidates,
@@ -96,96 +139,138 @@ export function createPlanView(map, { status }) {
     };
   }
 
-  function draw(body) {
+  function siteLine(p) {
+    return [langText(localized(p.name, p.name_en || null)), ` · ${districtName(p.district) || "—"} · ${layerName(p.layer)}`];
+  }
+
+  function draw() {
     group.clearLayers();
     byId.clear();
+    const L = window.L;
     const maxW = Math.max(1, ...body.workplaces.features.map((f) => f.properties.workers));
     L.geoJSON(body.workplaces, {
-      pointToLayer: (f, ll) => L.circleMarker(ll, { radius: 3 + 9 * Math.sqrt(f.properties.workers / maxW), color: "#2b8cbe", weight: 1, fillOpacity: 0.45 }),
+      pointToLayer: (f, ll) => L.circleMarker(ll, { radius: 3 + 9 * Math.sqrt(f.properties.workers / maxW), color: COLORS.covered, weight: 1, fillOpacity: 0.45 }),
       onEachFeature: (f, layer) => {
         const p = f.properties;
-        layer.bindPopup(() => popupBox([p.name, `${p.district || "—"} · ${fmt(p.workers)} 职工 workers`, `${p.minutes} 分钟 min (${p.method})`]));
+        layer.bindPopup(() => popupBox([langText(workplaceName(p)),
+          `${t("pl.role.covered")} · ${districtName(p.district) || "—"} · ${t("pl.gap.workers", { n: fmt(p.workers) })}`,
+          t(p.method === "network" ? "pl.walk.network" : "pl.walk.estimated", { n: fmt(p.minutes) })]));
       },
     }).addTo(group);
     L.geoJSON(body.existing, {
-      pointToLayer: (f, ll) => L.circleMarker(ll, { radius: 4, color: "#555", weight: 1, fillColor: "#999", fillOpacity: 0.9 }),
-      onEachFeature: (f, layer) => layer.bindPopup(() => popupBox([f.properties.name, `现有 existing · ${f.properties.district || "—"}`])),
+      pointToLayer: (f, ll) => L.circleMarker(ll, { radius: 4, color: "#555", weight: 1, fillColor: COLORS.existing, fillOpacity: 0.9 }),
+      onEachFeature: (f, layer) => layer.bindPopup(() => popupBox([langText(localized(f.properties.name, f.properties.name_en || null)),
+        `${t("pl.role.existing")} · ${layerName(f.properties.layer)} · ${districtName(f.properties.district) || "—"}`])),
     }).addTo(group);
     L.geoJSON(body.sites, {
-      pointToLayer: (f, ll) => L.circleMarker(ll, { radius: 8, color: "#7a0010", weight: 2, fillColor: f.properties.role === "upgrade" ? "#f5a623" : "#c8102e", fillOpacity: 1 }),
+      pointToLayer: (f, ll) => L.circleMarker(ll, { radius: 8, color: "#7a0010", weight: 2, fillColor: f.properties.role === "upgrade" ? COLORS.upgrade : COLORS.new, fillOpacity: 1 }),
       onEachFeature: (f, layer) => {
         byId.set(f.properties.id, layer);
         const p = f.properties;
-        layer.bindPopup(() => popupBox([p.name, `${p.role === "upgrade" ? "升级 upgrade" : "新建 new"} · ${p.layer} · ${p.district || "—"}`,
-          p.workers_newly_covered === undefined ? "" : `新覆盖 newly covered: ${fmt(p.workers_newly_covered)}`]));
+        layer.bindPopup(() => popupBox([langText(localized(p.name, p.name_en || null)),
+          `${t(p.role === "upgrade" ? "pl.role.upgrade" : "pl.role.new")} · ${layerName(p.layer)} · ${districtName(p.district) || "—"}`,
+          p.workers_newly_covered === undefined ? "" : t("pl.site.covered", { n: fmt(p.workers_newly_covered) })]));
       },
     }).addTo(group);
   }
 
-  function render(body) {
+  /** Bounds of the proposed sites and the workplaces they newly cover (or one site's). */
+  function resultBounds(siteId = null) {
+    const L = window.L;
+    const points = [];
+    for (const f of body.sites.features) {
+      if (siteId === null || f.properties.id === siteId) points.push(f.geometry.coordinates);
+    }
+    for (const f of body.workplaces.features) {
+      if (siteId === null || f.properties.site_id === siteId) points.push(f.geometry.coordinates);
+    }
+    return points.length ? L.latLngBounds(points.map(([x, y]) => [y, x])) : null;
+  }
+
+  function render() {
     const s = body.summary;
     const box = field("plan-summary");
-    box.replaceChildren();
-    const gap = s.status === "feasible" && s.gap !== null ? ` · gap ${(100 * s.gap).toFixed(2)}%` : "";
-    box.append(el("div", `${STATUS_TEXT[s.status] || s.status}${gap} · ${s.seconds.toFixed(2)} s`, `plan-status-${s.status}`));
-    box.append(el("div", `目标值 objective: ${fmt(s.objective)} (${s.objective_unit})`));
-    box.append(el("div", `新覆盖职工 newly covered: ${fmt(s.workers_newly_covered)} · ${fmt(s.workplaces_newly_covered)} 处 places`));
-    box.append(el("div", `覆盖 covered: ${fmt(s.workers_covered_before)} → ${fmt(s.workers_covered_after)} / ${fmt(s.workers_total)}`));
-    if (s.reason) box.append(el("div", s.reason, "plan-reason"));
+    const gap = s.status === "feasible" && s.gap !== null ? t("pl.summary.gap", { pct: (100 * s.gap).toFixed(2) }) : "";
+    box.replaceChildren(
+      el("div", `${t(`pl.status.${s.status}`)}${gap} · ${t("pl.summary.seconds", { s: s.seconds.toFixed(2) })}`, `plan-status-${s.status}`),
+      el("div", t("pl.summary.objective", { value: fmt(s.objective), unit: t(`pl.unit.${s.model}`, { n: fmt(s.max_minutes) }) })),
+      el("div", t("pl.summary.newly", { workers: fmt(s.workers_newly_covered), places: fmt(s.workplaces_newly_covered) })),
+      el("div", t("pl.summary.covered", { before: fmt(s.workers_covered_before), after: fmt(s.workers_covered_after), total: fmt(s.workers_total) })),
+    );
+    if (s.reason) box.append(h("div", { class: "plan-reason", lang: "en", text: s.reason }));
     field("plan-districts").replaceChildren(districtTable(body.districts));
     const curve = field("plan-curve");
     curve.replaceChildren();
-    if (body.curve.length) curve.append(el("h3", "覆盖曲线 coverage curve"), curveSvg(body.curve));
+    if (body.curve.length) curve.append(el("h2", t("pl.curve.title")), curveSvg(body.curve));
     const list = field("plan-sites");
     list.replaceChildren();
     for (const f of body.sites.features) {
       const p = f.properties;
-      const item = el("li");
-      item.tabIndex = 0;
-      item.append(el("strong", p.name), document.createTextNode(` · ${p.district || "—"} · ${p.layer}`));
-      if (p.workers_newly_covered !== undefined) item.append(el("div", `+${fmt(p.workers_newly_covered)} 职工 workers`, "pl-reason"));
-      const focus = () => {
+      const button = h("button", { type: "button", class: "pl-item", dataset: { id: p.id } }, h("strong", {}, siteLine(p)[0]), siteLine(p)[1]);
+      if (p.workers_newly_covered !== undefined) {
+        button.append(h("span", { class: "pl-reason", text: t("pl.site.covered", { n: fmt(p.workers_newly_covered) }) }));
+      }
+      button.addEventListener("click", () => {
         const layer = byId.get(p.id);
         if (!layer) return;
-        map.setView(layer.getLatLng(), Math.max(map.getZoom(), 13));
+        fitTo(resultBounds(p.id), { maxZoom: 15 });
+        popupFocus.openedBy(button);
         layer.openPopup();
-      };
-      item.addEventListener("click", focus);
-      item.addEventListener("keydown", (e) => { if (e.key === "Enter") focus(); });
-      list.append(item);
+      });
+      list.append(h("li", {}, button));
     }
-    draw(body);
+    draw();
   }
 
   async function start() {
     const mine = ++run;
-    const body = await runJob("plans", request(), {
+    const answer = await runJob("plans", request(), {
       isCurrent: () => mine === run,
       onStatus: status,
       pollMs: POLL_MS,
     });
     if (mine !== run) return;
-    if (body === null) {
+    if (answer === null) {
       document.body.dataset.ready = "plan-error";
       return;
     }
-    render(body);
+    body = answer;
+    render();
+    fitTo(resultBounds(), { maxZoom: 14 }); // the map shows what was just computed
     status("");
     document.body.dataset.ready = "plan";
   }
 
-  field("plan-form").addEventListener("submit", (e) => { e.preventDefault(); start(); });
+  field("plan-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    start();
+  });
   field("plan-model").addEventListener("change", () => {
     field("plan-new").disabled = field("plan-model").value === "lscp";
   });
+  renderLegend();
 
   return {
+    /** The last finished plan (the job's answer) or null. */
+    get result() {
+      return body;
+    },
     show() {
       group.addTo(map);
       status("");
+      renderCandidates();
+      if (body) fitTo(resultBounds(), { maxZoom: 14 });
     },
     hide() {
       group.remove();
+    },
+    relabel() {
+      renderLegend();
+      if (layers.length) renderCandidates();
+      if (body) {
+        map.closePopup();
+        render();
+      }
     },
   };
 }

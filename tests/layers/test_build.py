@@ -396,6 +396,13 @@ def test_sites_keep_unknown_positions_unlocated(built: tuple[Path, Any]) -> None
     assert centres["service_centre:centre-02"].phone == "62673565"
     assert not centres["service_centre:centre-02"].located
     assert centres["service_centre:centre-01"].extra["evidence"] == "fixture"
+    # the plan gives no hours: the records say how to ask, in both languages
+    assert centres["service_centre:centre-02"].hours is None
+    assert "致电" in centres["service_centre:centre-02"].extra["hours_note"]["zh"]
+    assert "call" in centres["service_centre:centre-02"].extra["hours_note"]["en"]
+    assert sites["training_site:site-02"].hours is None
+    assert sites["training_site:site-02"].phone == "63211939-3434"
+    assert "appointment" in sites["training_site:site-02"].extra["hours_note"]["en"]
 
 
 def test_poi_classification(built: tuple[Path, Any]) -> None:
@@ -444,7 +451,11 @@ def test_demo_registries(built: tuple[Path, Any]) -> None:
     for layer, target in DEMO_TARGETS.items():
         records = list(iter_facilities(out, layer))
         assert len(records) == target, layer
-        assert all(r.demo and r.name.startswith("（示例）") for r in records)
+        assert all(r.demo for r in records)
+        # the demo flag says it once per layer: never inside the names
+        assert not any("示例" in r.name or "demo" in (r.name_en or "").lower() for r in records)
+        # English names only where the host has one (metro stations), never half-translated
+        assert all(r.name_en is None or r.extra["host_kind"] == "metro_station" for r in records)
         assert all(r.location_precision is LocationPrecision.HOST_SITE for r in records)
         assert all(r.source.startswith("demo: generated from ") for r in records)
         assert all(r.phone is None and r.hours is not None for r in records)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -108,7 +109,8 @@ def test_demo_flags(facilities: dict[str, list[Facility]]) -> None:
     for layer, records in facilities.items():
         if layer in DEMO_LAYERS:
             assert all(r.demo for r in records), layer
-            assert all(r.name.startswith("（示例）") for r in records), layer
+            assert not any("示例" in r.name for r in records), layer
+            assert not any(re.search(r"[\u4e00-\u9fff]", r.name_en or "") for r in records), layer
             assert all(r.source.startswith("demo: generated from ") for r in records)
             assert all(r.location_precision is LocationPrecision.HOST_SITE for r in records)
             assert all(r.phone is None and r.hours is not None and r.services for r in records)

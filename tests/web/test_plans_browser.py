@@ -29,6 +29,23 @@ def _fill(driver: WebDriver, element_id: str, value: str) -> None:
     box.send_keys(value)
 
 
+def _choose_candidates(driver: WebDriver, layers: set[str]) -> None:
+    """Tick exactly these candidate host layers (checkboxes named after the layers)."""
+    WebDriverWait(driver, WAIT_S).until(
+        lambda d: d.find_elements(By.CSS_SELECTOR, "#plan-candidates input[type=checkbox]"))
+    for box in driver.find_elements(By.CSS_SELECTOR, "#plan-candidates input[type=checkbox]"):
+        if box.is_selected() != (box.get_attribute("value") in layers):
+            driver.find_element(By.CSS_SELECTOR, f"label[for='{box.get_attribute('id')}']").click()
+
+
+def _map_view(driver: WebDriver) -> dict:
+    view: dict = driver.execute_script(
+        "const m = window.servicemapPlanner.map; const b = m.getBounds();"
+        "return {zoom: m.getZoom(), west: b.getWest(), east: b.getEast(),"
+        " south: b.getSouth(), north: b.getNorth()};")
+    return view
+
+
 def _ready(driver: WebDriver, value: str) -> None:
     WebDriverWait(driver, WAIT_S).until(
         lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready") == value
@@ -40,20 +57,39 @@ def test_planning_tab_runs_a_plan_and_shows_it(
 ) -> None:
     driver = desktop_browser
     driver.get_log("browser")
-    driver.get(live_server.url + "planner.html")
+    driver.get(live_server.url + "planner.html?lang=en")
     _ready(driver, "medical")
     driver.find_element(By.ID, "tab-plan").click()
     assert driver.find_element(By.ID, "plan-panel").is_displayed()
     assert not driver.find_element(By.ID, "gap-panel").is_displayed()
+    # candidate hosts are checkboxes with the layers' names, not identifiers to type
+    labels = [e.text for e in driver.find_elements(By.CSS_SELECTOR, "#plan-candidates label")]
+    assert "District union worker service centre" in labels, labels
+    assert not any("_" in label for label in labels), labels
     _fill(driver, "plan-new", "2")
     _fill(driver, "plan-district-min", "0")
-    _fill(driver, "plan-candidates", "service_centre,training_site")
+    _choose_candidates(driver, {"service_centre", "training_site"})
     _fill(driver, "plan-curve-points", "0,1,2,3")
+    before = _map_view(driver)
     driver.find_element(By.CSS_SELECTOR, "#plan-form button[type=submit]").click()
     _ready(driver, "plan")
     summary = driver.find_element(By.ID, "plan-summary").text
     assert "proven optimal" in summary
-    assert "newly covered" in summary
+    assert "Newly covered" in summary
+    # the map fits what was just computed: every proposed site in view, closer than before
+    after = _map_view(driver)
+    sites = driver.execute_script(
+        "return [...document.querySelectorAll('#plan-sites .pl-item')].map((b) => b.dataset.id)")
+    assert len(sites) == 2
+    points = driver.execute_script(
+        "return window.servicemapPlanner.planResult().sites.features.map((f) => f.geometry.coordinates)")
+    for lon, lat in points:
+        assert after["west"] <= lon <= after["east"]
+        assert after["south"] <= lat <= after["north"]
+    assert after != before
+    assert after["zoom"] >= before["zoom"]
+    chosen = driver.find_element(By.CSS_SELECTOR, "#plan-sites li").text
+    assert "District union worker service centre" in chosen or "Metro safety training site" in chosen
     sites = driver.find_elements(By.CSS_SELECTOR, "#plan-sites li")
     assert len(sites) == 2
     rows = driver.find_elements(By.CSS_SELECTOR, "#plan-districts tbody tr")
@@ -78,7 +114,7 @@ def test_planning_tab_runs_a_plan_and_shows_it(
     # an impossible request is refused with the numbers, and the gap tabs still work
     _fill(driver, "plan-new", "3")
     _fill(driver, "plan-district-min", "1")
-    _fill(driver, "plan-candidates", "relay_station")
+    _choose_candidates(driver, {"relay_station"})
     driver.find_element(By.CSS_SELECTOR, "#plan-form button[type=submit]").click()
     _ready(driver, "plan-error")
     message = driver.find_element(By.ID, "pl-status").text

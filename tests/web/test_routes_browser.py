@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,20 @@ WAIT_S = 90
 pytestmark = pytest.mark.browser
 
 
+# The visits of each split booking in the schedule: {name: [["date HH:MM", part k], ...]}.
+VISITS_JS = r"""
+const out = {};
+for (const box of document.querySelectorAll('#route-schedule .rt-vd')) {
+  const date = box.querySelector('strong').textContent.match(/\d{4}-\d{2}-\d{2}/)[0];
+  for (const li of box.querySelectorAll('li')) {
+    const m = li.textContent.match(/^(\d{2}:\d{2}).* · (.+?) \(visit (\d+) of (\d+)\)/);
+    if (m) (out[m[2]] = out[m[2]] || []).push([date + ' ' + m[1], Number(m[3])]);
+  }
+}
+return out;
+"""
+
+
 def _problems(driver: WebDriver) -> list[dict]:
     return [e for e in driver.get_log("browser") if e["level"] in ("SEVERE", "WARNING")]
 
@@ -28,7 +43,7 @@ def _ready(driver: WebDriver, value: str) -> None:
 
 
 def _open_tab(driver: WebDriver, live_server: LiveServer) -> None:
-    driver.get(live_server.url + "planner.html")
+    driver.get(live_server.url + "planner.html?lang=en")
     _ready(driver, "medical")
     driver.find_element(By.ID, "tab-route").click()
     assert driver.find_element(By.ID, "route-panel").is_displayed()
@@ -85,8 +100,22 @@ def test_sample_runs_and_draws_coloured_routes_with_numbered_stops(
     assert len(boxes_day) == len(shown)
     assert driver.execute_script("return window.__alerts.length") == 0
     assert _problems(driver) == []
+    driver.find_elements(By.CSS_SELECTOR, "#route-day option")[0].click()  # all days again
+    # times read as a 24-hour clock with the half-day slot named on its own
+    first = driver.find_element(By.CSS_SELECTOR, "#route-schedule .rt-vd li").text
+    assert re.match(r"\d{2}:\d{2}–\d{2}:\d{2} · (morning|afternoon) slot", first), first
+    assert not re.search(r"\b(AM|PM)\b", driver.find_element(By.ID, "route-schedule").text)
+    # the parts of a split booking are numbered in the order they are visited
+    visits = driver.execute_script(VISITS_JS)
+    assert visits, "no split booking in the sample plan"
+    for parts in visits.values():
+        ordered = sorted(parts)
+        assert [k for _, k in ordered] == list(range(1, len(parts) + 1)), parts
+    driver.get_log("browser")
     driver.get(schedule)
     assert "体检车日程" in driver.page_source
+    # the printable page loads without a failed request (its favicon is shipped)
+    assert _problems(driver) == []
 
 
 def test_names_are_escaped_and_refusals_are_shown(
