@@ -7,7 +7,8 @@ workplace polygons as GeoParquet, trimmed employment tables and a manifest. Outp
 byte-for-byte reproducible except ``manifest.json``'s build date.
 
 Steps: load sources → real registries (sites) → OSM context layers → workplaces →
-demonstration registries → map layers → demand tables → manifest.
+demonstration registries → map layers → the offline vector basemap (PMTiles, see
+:mod:`layers.build.vector_basemap`) → demand tables → manifest.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from layers.build.sources import (
     SourceData,
     SourceMissingError,
 )
+from layers.build.vector_basemap import basemap_sources, write_basemap
 from layers.build.workplaces import load_workplaces, workplace_facility, workplace_frame
 from layers.registry.catalog import LAYERS
 from layers.registry.schema import Facility
@@ -59,6 +61,7 @@ BUILD_STEPS: tuple[str, ...] = (
     "demo",
     "write facilities",
     "map layers",
+    "vector basemap",
     "demand",
     "manifest",
 )
@@ -241,6 +244,12 @@ def build_data(
     for name, builder in MAP_BUILDERS.items():
         path, rows = write_geojson_gz(out_dir, name, builder(sources))
         entries.append(_entry(out_dir, path, rows, MAP_SOURCES[name]))
+
+    step("vector basemap")
+    basemap = write_basemap(sources, out_dir)
+    entry = _entry(out_dir, basemap.path, basemap.rows, basemap_sources(sources))
+    entry.update(basemap.manifest_fields())
+    entries.append(entry)
 
     step("demand")
     for path, rows, source_name in write_demand(sources, out_dir).values():
