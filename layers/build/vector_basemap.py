@@ -43,6 +43,7 @@ import shapely
 from shapely.geometry import MultiLineString, Point, shape
 from shapely.geometry.base import BaseGeometry
 
+from layers.basemap_tiles import BASEMAP_ARCHIVE
 from layers.build.locate import to_metric, to_wgs84
 from layers.build.osm_extract import OsmFeatures, read_osm_features, road_class
 from layers.build.sources import (
@@ -66,7 +67,6 @@ from layers.build.vector_tiles import (
 
 logger = logging.getLogger(__name__)
 
-BASEMAP_PMTILES = "map/basemap.pmtiles"
 MIN_ZOOM = 7
 MAX_ZOOM = 14
 CENTER = (121.4737, 31.2304, 12)  # People's Square
@@ -483,7 +483,7 @@ def write_basemap(
         "tile_size_px": 512,
         "vector_layers": vector_layers_metadata(features, LAYER_DESCRIPTIONS),
     }
-    path = Path(out_dir) / BASEMAP_PMTILES
+    path = Path(out_dir) / BASEMAP_ARCHIVE
     tiles = write_pmtiles(
         path,
         features,
@@ -500,7 +500,6 @@ def write_basemap(
 
 
 __all__ = [
-    "BASEMAP_PMTILES",
     "MAX_ZOOM",
     "MIN_ZOOM",
     "basemap_features",
