@@ -4,8 +4,8 @@
 // A calm street map: a warm light land, blue-grey water, soft green parks, white streets
 // with grey casings (major roads pale yellow), dashed violet borders. Zooms in the rules
 // are display zooms. Labels are placed by the plug-in without collisions, in rule order
-// (earlier rules win): districts, the river, major streets, stations, subdistricts, minor
-// streets, parks. Street names are 12–13 px with a white halo: legible on a 390 px phone.
+// (earlier rules win): districts, the river, major streets, stations, secondary streets,
+// subdistricts (zoom 14–15), minor streets, parks. Street names are 12–13 px with a white halo: legible on a 390 px phone.
 
 const FONT_FAMILY =
   '"Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei", "WenQuanYi Micro Hei", sans-serif';
@@ -283,7 +283,7 @@ export function labelRules(P, lang, { districtLabels = true } = {}) {
     streetLabel(["secondary"], 14, 12, COLORS.text),
     {
       dataLayer: "place",
-      minzoom: 13,
+      minzoom: 14,
       maxzoom: 15,
       filter: (z, f) => f.props.kind === "subdistrict",
       symbolizer: new NamedLabel(
