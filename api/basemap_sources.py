@@ -159,10 +159,26 @@ def parse_source_ids(value: str) -> list[str]:
     return ids
 
 
+def layer_override_key(source_id: str, index: int) -> str:
+    """The ``basemap_urls`` key that replaces the ``index``-th layer of a source."""
+    return source_id if index == 0 else f"{source_id}:{index}"
+
+
+def missing_key(source_id: str, keys: dict[str, str], urls: dict[str, str]) -> str | None:
+    """The name of the key a source still needs (a layer not replaced by a mirror), or None."""
+    source = SOURCES[source_id]
+    if not source.needs_key or keys.get(source.needs_key):
+        return None
+    replaced = all(
+        layer_override_key(source_id, index) in urls for index in range(len(source.layers))
+    )
+    return None if replaced else source.needs_key
+
+
 def _layer_config(
     source: SourceSpec, index: int, layer: TileLayerSpec, keys: dict[str, str], urls: dict[str, str]
 ) -> dict[str, Any]:
-    override = urls.get(source.id if index == 0 else f"{source.id}:{index}")
+    override = urls.get(layer_override_key(source.id, index))
     url = override or layer.url
     if source.needs_key and not override:
         url = url.replace("{key}", keys[source.needs_key])
@@ -199,7 +215,7 @@ def page_config(
     sources = []
     for source_id in source_ids:
         source = SOURCES[source_id]
-        if source.needs_key and not keys.get(source.needs_key) and source_id not in urls:
+        if missing_key(source_id, keys, urls):
             continue
         sources.append(
             {

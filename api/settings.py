@@ -7,7 +7,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from api.basemap_sources import SOURCES, parse_source_ids
+from api.basemap_sources import SOURCES, missing_key, parse_source_ids
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -61,14 +61,10 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _keys_for_sources(self) -> Settings:
         for source_id in self.basemap_source_ids:
-            source = SOURCES[source_id]
-            if (
-                source.needs_key == "tianditu"
-                and not self.tianditu_key
-                and source_id not in self.basemap_urls
-            ):
+            if missing_key(source_id, self.basemap_keys(), self.basemap_urls):
                 msg = f"basemap source {source_id!r} needs SERVICEMAP_TIANDITU_KEY"
                 raise ValueError(msg)
+
         unknown = [key for key in self.basemap_urls if key.split(":")[0] not in SOURCES]
         if unknown:
             msg = f"basemap_urls names unknown source(s) {', '.join(unknown)}"
