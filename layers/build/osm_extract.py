@@ -126,13 +126,13 @@ def read_osm_features(paths: Iterable[Path]) -> OsmFeatures:
         processor = osmium.FileProcessor(str(path)).with_locations()
         processor = processor.with_filter(osmium.filter.EntityFilter(osmium.osm.WAY))
         for way in processor:
-            if way.id in seen:
-                continue
-            tags = {tag.k: tag.v for tag in way.tags}
             coords = [(nd.lon, nd.lat) for nd in way.nodes if nd.location.valid()]
             if len(coords) < 2:
                 continue
             _extend_bounds(bounds, coords)
+            if way.id in seen:
+                continue
+            tags = {tag.k: tag.v for tag in way.tags}
             shape = _shape_of(way.id, tags, coords)
             if shape is None:
                 continue

@@ -134,7 +134,10 @@ class BasemapReport:
             "format": "PMTiles v3, gzip Mapbox Vector Tiles, 512 px",
             "zooms": [MIN_ZOOM, MAX_ZOOM],
             "tiles": self.tiles.tiles,
-            "licence": "ODbL 1.0, © OpenStreetMap contributors",
+            "licence": (
+                "OSM layers ODbL 1.0, © OpenStreetMap contributors; land, district borders "
+                "and metro as their sources (see SOURCES.md)"
+            ),
         }
 
 

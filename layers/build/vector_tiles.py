@@ -45,6 +45,9 @@ TILE_BUFFER_UNITS = 80
 #: Simplification tolerance in tile units below the archive's top zoom (and at it).
 SIMPLIFY_UNITS = 2.0
 SIMPLIFY_UNITS_TOP = 0.5
+#: Lines below the top zoom: 1 px of a 512-px tile. Coarser than polygons, because a line
+#: label needs straight runs, and vertices jittered by rounding to tile units break them.
+SIMPLIFY_LINE_UNITS = 8.0
 
 _TO_MERCATOR = Transformer.from_crs("EPSG:4326", "EPSG:3857", always_xy=True)
 
@@ -130,8 +133,14 @@ class _ZoomLayer:
     tree: shapely.STRtree
 
 
+def _tolerance_units(geometries: np.ndarray, top: bool) -> np.ndarray | float:
+    if top:
+        return SIMPLIFY_UNITS_TOP
+    lineal = np.isin(shapely.get_type_id(geometries), (1, 5))  # LineString, MultiLineString
+    return np.where(lineal, SIMPLIFY_LINE_UNITS, SIMPLIFY_UNITS)
+
+
 def _zoom_layers(features: Sequence[TileFeature], zoom: int, max_zoom: int) -> list[_ZoomLayer]:
-    units = SIMPLIFY_UNITS_TOP if zoom == max_zoom else SIMPLIFY_UNITS
     unit_m = tile_size_m(zoom) / TILE_EXTENT
     by_layer: dict[str, list[TileFeature]] = {}
     for feature in features:
@@ -139,9 +148,10 @@ def _zoom_layers(features: Sequence[TileFeature], zoom: int, max_zoom: int) -> l
             by_layer.setdefault(feature.layer, []).append(feature)
     layers = []
     for name, members in by_layer.items():
+        originals = np.array([f.geometry for f in members], dtype=object)
         geometries = shapely.simplify(
-            np.array([f.geometry for f in members], dtype=object),
-            units * unit_m,
+            originals,
+            _tolerance_units(originals, zoom == max_zoom) * unit_m,
             preserve_topology=True,
         )
         polygonal = shapely.get_type_id(geometries) >= 3  # Polygon, MultiPolygon
