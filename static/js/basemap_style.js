@@ -5,7 +5,8 @@
 // with grey casings (major roads pale yellow), dashed violet borders. Zooms in the rules
 // are display zooms. Labels are placed by the plug-in without collisions, in rule order
 // (earlier rules win): districts, the river, major streets, stations, secondary streets,
-// subdistricts (zoom 14–15), minor streets, parks. Street names are 12–13 px with a white halo: legible on a 390 px phone.
+// subdistricts (zoom 14–15), minor streets, parks. Street names are 12–13 px with a white
+// halo: legible on a 390 px phone.
 
 const FONT_FAMILY =
   '"Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei", "WenQuanYi Micro Hei", sans-serif';
