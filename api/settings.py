@@ -10,6 +10,7 @@ from typing import Self
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from api.basemap_sources import SOURCES, missing_key, parse_source_ids
 from layers.accounts.oidc import DEFAULT_ROLE_MAP, parse_role_map
 from layers.accounts.tokens import check_secret_key
 from layers.jobs.model import JobLimits, default_concurrency
@@ -76,6 +77,17 @@ class Settings(BaseSettings):
         Lease of a running job; a job whose process died runs again once it expires.
     job_max_attempts
         Runs of one job before it fails as interrupted too often.
+    basemap_sources
+        Online basemaps the web map tries, in order, comma-separated (``osm``,
+        ``tianditu_vec``, ``tianditu_img``, ``amap``, ``tencent``); the first that answers is
+        shown, the offline vector basemap when none does. Empty: offline basemap only.
+    tianditu_key
+        Tianditu key (``SERVICEMAP_TIANDITU_KEY``), needed by the Tianditu basemaps; the
+        registry geocoder uses the same key (see ``amap_key, tianditu_key`` above).
+    basemap_urls
+        Tile URL templates replacing a source's own (an intranet mirror), as JSON:
+        ``{"amap": "https://tiles.example/amap/{z}/{x}/{y}.png"}``; ``"<id>:1"`` replaces
+        a source's second layer (Tianditu's annotation).
     """
 
     # hide_input_in_errors: a refused secret key is never echoed into logs
@@ -182,6 +194,36 @@ class Settings(BaseSettings):
             retention_s=self.job_retention_days * 86400.0, lease_s=self.job_lease_s,
             max_attempts=self.job_max_attempts, poll_s=self.job_poll_s,
         )  # fmt: skip
+    basemap_sources: str = "osm"
+    basemap_urls: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("basemap_sources")
+    @classmethod
+    def _known_basemap_sources(cls, value: str) -> str:
+        parse_source_ids(value)
+        return value
+
+    @model_validator(mode="after")
+    def _keys_for_sources(self) -> Settings:
+        for source_id in self.basemap_source_ids:
+            if missing_key(source_id, self.basemap_keys(), self.basemap_urls):
+                msg = f"basemap source {source_id!r} needs SERVICEMAP_TIANDITU_KEY"
+                raise ValueError(msg)
+
+        unknown = [key for key in self.basemap_urls if key.split(":")[0] not in SOURCES]
+        if unknown:
+            msg = f"basemap_urls names unknown source(s) {', '.join(unknown)}"
+            raise ValueError(msg)
+        return self
+
+    @property
+    def basemap_source_ids(self) -> list[str]:
+        """The online basemap sources, in the order the page tries them."""
+        return parse_source_ids(self.basemap_sources)
+
+    def basemap_keys(self) -> dict[str, str]:
+        """API keys of the online basemaps, by name."""
+        return {"tianditu": self.tianditu_key.get_secret_value()} if self.tianditu_key else {}
 
     def resolved_database_url(self) -> str:
         """The database URL, defaulting to the embedded SQLite file."""

@@ -1,6 +1,6 @@
 // servicemap web map: start-up and wiring. The modules under js/ do the work:
 //   api.js         HTTP client for /api/v1
-//   basemap.js     online OSM tiles with an offline vector fallback
+//   basemap.js     configured online tiles (OSM, Tianditu, Amap, Tencent), offline vector basemap
 //   overlays.js    district boundaries, metro lines and stations
 //   facilities.js  facility markers per layer (whole or per-view loading)
 //   nearest.js     the nearest search, its list and result markers
@@ -174,6 +174,7 @@ async function main() {
   const metro = new MetroOverlay(map);
 
   const basemap = new Basemap(map, {
+    districtLabels: false, // DistrictsOverlay labels the districts on this page
     onChange: (mode, reason) => {
       // The reason is worded by basemap.js in the language of the moment; the fallback
       // notice is worded here again after a language switch.
@@ -203,6 +204,8 @@ async function main() {
     getLanguage: getLang,
     setBasemap: (mode) => basemap.set(mode),
     getBasemap: () => basemap.mode,
+    /** The Basemap object: sources, source (the shown one), renderedLabels(). */
+    basemap,
     drawRoute: (geojson, options) => {
       const layer = route.draw(geojson, options);
       legend.update({ route: layer ? { method: options?.method || "network", profile: "walk" } : null });
@@ -392,6 +395,8 @@ async function main() {
         overlays: overlayModel,
         basemap: {
           mode: basemap.mode,
+          source: basemap.source,
+          choices: basemap.choices(),
           onlineAvailable: basemap.onlineAvailable,
           set: (mode) => basemap.set(mode),
         },

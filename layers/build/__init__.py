@@ -7,7 +7,8 @@ workplace polygons as GeoParquet, trimmed employment tables and a manifest. Outp
 byte-for-byte reproducible except ``manifest.json``'s build date.
 
 Steps: load sources → real registries (sites) → OSM context layers → workplaces →
-demonstration registries → map layers → demand tables → gazetteer (for the registry
+demonstration registries → map layers → the offline vector basemap (PMTiles, see
+:mod:`layers.build.vector_basemap`) → demand tables → gazetteer (for the registry
 geocoder, :mod:`layers.build.gazetteer`) → manifest.
 """
 
@@ -61,6 +62,7 @@ BUILD_STEPS: tuple[str, ...] = (
     "demo",
     "write facilities",
     "map layers",
+    "vector basemap",
     "demand",
     "gazetteer",
     "manifest",
@@ -244,6 +246,15 @@ def build_data(
     for name, builder in MAP_BUILDERS.items():
         path, rows = write_geojson_gz(out_dir, name, builder(sources))
         entries.append(_entry(out_dir, path, rows, MAP_SOURCES[name]))
+
+    step("vector basemap")
+    # imported here: the tiler's libraries add ~0.2 s to every `servicemap` start otherwise
+    from layers.build.vector_basemap import basemap_sources, write_basemap
+
+    basemap = write_basemap(sources, out_dir)
+    entry = _entry(out_dir, basemap.path, basemap.rows, basemap_sources(sources))
+    entry.update(basemap.manifest_fields())
+    entries.append(entry)
 
     step("demand")
     for path, rows, source_name in write_demand(sources, out_dir).values():

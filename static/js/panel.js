@@ -49,7 +49,8 @@ function radioRow({ name, value, checked, label, onSelect, disabled = false }) {
  *
  * @param {object} els {registry, context, overlays, basemap} list elements
  * @param {object} model {layers, isVisible(id), setVisible(id, on), overlays: [{id, key,
- *   visible, set(on)}], basemap: {mode, onlineAvailable, set(mode)}}
+ *   visible, set(on)}], basemap: {mode, source?, choices?: [{value, label, disabled?}],
+ *   onlineAvailable, set(value)}}
  */
 export function renderLayerPanel(els, model) {
   const rows = (kind) =>
@@ -89,15 +90,23 @@ export function renderLayerPanel(els, model) {
       }),
     ),
   );
+  // The basemap's own choices (each configured online source, then offline) when it has them.
+  const basemapChoices =
+    model.basemap.choices ||
+    ["online", "offline"].map((mode) => ({
+      value: mode,
+      label: t(`basemap.${mode}`),
+      disabled: mode === "online" && !model.basemap.onlineAvailable,
+    }));
   replaceChildren(
     els.basemap,
-    ["online", "offline"].map((mode) =>
+    basemapChoices.map((choice) =>
       radioRow({
         name: "basemap",
-        value: mode,
-        checked: model.basemap.mode === mode,
-        label: t(`basemap.${mode}`),
-        disabled: mode === "online" && !model.basemap.onlineAvailable,
+        value: choice.value,
+        checked: (model.basemap.source || model.basemap.mode) === choice.value,
+        label: choice.label,
+        disabled: Boolean(choice.disabled),
         onSelect: (value) => model.basemap.set(value),
       }),
     ),

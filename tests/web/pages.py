@@ -20,19 +20,33 @@ from tests.web.conftest import LiveServer
 WAIT_S = 20
 OSM_ATTRIBUTION = "OpenStreetMap contributors (ODbL)"
 
-# A point of the map (in CSS pixels from the map's top-left corner) where a tap reaches
-# the map itself rather than a marker, control or notice; searched outward from the centre.
+# A point of the map (in CSS pixels from the map's centre) where a tap reaches the map
+# itself rather than a marker, control or notice; searched outward from the centre. The
+# point keeps a finger's width (TOUCH_CLEARANCE px) from anything blocked: Chromium's touch
+# adjustment moves a tap onto a clickable element that near.
 FIND_EMPTY_POINT_JS = """
 const map = document.getElementById("map");
 const box = map.getBoundingClientRect();
 const cx = box.left + box.width / 2, cy = box.top + box.height / 2;
 const blocked = ".leaflet-marker-icon, .leaflet-control, .map-notices, .leaflet-popup, .sheet, "
   + ".leaflet-tooltip";
-for (let r = 0; r < Math.min(box.width, box.height) / 2 - 20; r += 12) {
-  for (let a = 0; a < 360; a += 30) {
+const TOUCH_CLEARANCE = 14;
+const free = (x, y) => {
+  const el = document.elementFromPoint(x, y);
+  return el && map.contains(el) && !el.closest(blocked);
+};
+const clear = (x, y) => {
+  if (!free(x, y)) return false;
+  for (let a = 0; a < 360; a += 45) {
+    const t = a * Math.PI / 180;
+    if (!free(x + TOUCH_CLEARANCE * Math.cos(t), y + TOUCH_CLEARANCE * Math.sin(t))) return false;
+  }
+  return true;
+};
+for (let r = 0; r < Math.min(box.width, box.height) / 2 - 20; r += 6) {
+  for (let a = 0; a < 360; a += 15) {
     const x = cx + r * Math.cos(a * Math.PI / 180), y = cy + r * Math.sin(a * Math.PI / 180);
-    const el = document.elementFromPoint(x, y);
-    if (el && map.contains(el) && !el.closest(blocked)) return [x - cx, y - cy];
+    if (clear(x, y)) return [x - cx, y - cy];
     if (r === 0) break;
   }
 }

@@ -99,10 +99,11 @@ def test_unreachable_tiles_fall_back_to_offline_basemap(
     open_map(phone_browser, live_server, query="")
     driver = phone_browser
     assert driver.execute_script("return window.servicemap.getBasemap()") == "offline"
-    assert not driver.find_elements(By.CSS_SELECTOR, ".leaflet-tile")
+    # no raster tile was shown (the offline basemap's tiles are canvases)
+    assert not driver.find_elements(By.CSS_SELECTOR, "img.leaflet-tile")
     driver.find_element(By.ID, "btn-layers").click()
     assert driver.find_element(By.ID, "basemap-offline").is_selected()
-    assert driver.find_element(By.ID, "basemap-online").is_enabled()
+    assert driver.find_element(By.ID, "basemap-osm").is_enabled()
     driver.find_element(By.ID, "btn-layers-close").click()
     # The probe runs in a worker: its expected failure leaves the page's console clean.
     assert console_problems(driver) == []
