@@ -54,9 +54,23 @@ def _write_bytes(path: Path, payload: bytes) -> None:
     path.write_bytes(payload)
 
 
+#: Registry-management fields left out of a shipped row while they hold their default (a
+#: reader gets the default back), so shipped files stay as compact as the data they carry.
+_WORKFLOW_FIELDS = ("registry_no", "review", "last_verified", "location_source", "flags",
+                    "card", "partner_centre_id", "contact", "park_name", "n_firms",
+                    "n_workers", "service_text", "planned_completion")  # fmt: skip
+_DEFAULTS = {name: Facility.model_fields[name].get_default(call_default_factory=True)
+             for name in _WORKFLOW_FIELDS}  # fmt: skip
+
+
 def facility_line(facility: Facility) -> str:
-    """One JSON Lines row: the facility dumped in JSON mode, compact, keys in schema order."""
-    return json.dumps(facility.model_dump(mode="json"), ensure_ascii=False, separators=(",", ":"))
+    """One JSON Lines row: the facility dumped in JSON mode, compact, keys in schema order
+    (registry-management fields only when they differ from their defaults)."""
+    data = facility.model_dump(mode="json")
+    for name, default in _DEFAULTS.items():
+        if data.get(name) == (default.value if hasattr(default, "value") else default):
+            data.pop(name, None)
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
 def write_facilities(out_dir: Path, layer: str, facilities: Iterable[Facility]) -> tuple[Path, int]:
