@@ -43,6 +43,7 @@ import shapely
 from shapely.geometry import MultiLineString, Point, shape
 from shapely.geometry.base import BaseGeometry
 
+from geo._prepared import SharedPrepared
 from layers.basemap_tiles import BASEMAP_ARCHIVE
 from layers.build.locate import to_metric, to_wgs84
 from layers.build.osm_extract import OsmFeatures, read_osm_features, road_class
@@ -352,7 +353,7 @@ def _citywide_roads(sources: SourceData, osm: OsmFeatures) -> list[TileFeature]:
         if major
         else shapely.Polygon()
     )
-    shapely.prepare(cover)
+    covered = SharedPrepared(cover)  # prepared once, queried under its lock
     groups: dict[tuple[Any, ...], list[BaseGeometry]] = {}
     dropped = 0
     for props, geometry in sources.feature_shapes(MAJOR_ROADS_GEOJSON):
@@ -363,7 +364,7 @@ def _citywide_roads(sources: SourceData, osm: OsmFeatures) -> list[TileFeature]:
         if (
             not cover.is_empty
             and metric.length > 0
-            and cover.intersects(metric)
+            and covered.intersects(metric)
             and metric.intersection(cover).length >= EXTRACT_MATCH_SHARE * metric.length
         ):
             dropped += 1
