@@ -302,7 +302,10 @@ class ImportService:
             if upload is None or (upload["actor"] != actor.username
                                   and why_not(actor, "registry.review") is not None):  # fmt: skip
                 raise UploadNotFoundError(import_id)
-            sql.drop_uploads(upload_id=import_id)
+            # the delete is the claim: of concurrent commits, only the one whose delete
+            # removed the row goes on (another's read may have seen it before that delete)
+            if sql.drop_uploads(upload_id=import_id) != 1:
+                raise UploadNotFoundError(import_id)
         saved = upload["options"]
         options = ImportOptions(
             layer=upload["layer"], crs=saved.get("crs"), mapping=saved.get("mapping"),
