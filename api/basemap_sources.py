@@ -230,3 +230,22 @@ def page_config(
             }
         )
     return {"sources": sources, "offline": offline}
+
+
+def source_origins(source_ids: list[str], urls: dict[str, str]) -> list[str]:
+    """Every origin the configured online basemaps load tiles from (for the page's CSP).
+
+    ``{s}`` is expanded over each layer's subdomains; a mirror in ``urls`` replaces its
+    layer's origin.
+    """
+    from urllib.parse import urlsplit
+
+    origins: set[str] = set()
+    for source_id in source_ids:
+        for index, layer in enumerate(SOURCES[source_id].layers):
+            template = urls.get(layer_override_key(source_id, index)) or layer.url
+            for sub in layer.subdomains or " ":
+                parts = urlsplit(template.replace("{s}", sub.strip()))
+                if parts.scheme and parts.netloc:
+                    origins.add(f"{parts.scheme}://{parts.netloc}")
+    return sorted(origins)

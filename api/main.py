@@ -13,6 +13,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.staticfiles import StaticFiles
 
 from api.auth import Authenticator
+from api.basemap_sources import source_origins
 from api.errors import install_error_handlers
 from api.middleware import BodyLimit, SecurityHeaders
 from api.routers import (
@@ -117,7 +118,8 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
                        path_limits=(("/api/v1/imports", settings.max_upload_bytes),))
     app.add_middleware(
         SecurityHeaders,
-        tile_origins=[o.strip() for o in settings.tile_origins.split(",") if o.strip()],
+        tile_origins=[o.strip() for o in settings.tile_origins.split(",") if o.strip()]
+        + source_origins(settings.basemap_source_ids, settings.basemap_urls),
         embed_ancestors=[o.strip() for o in settings.embed_origins.split(",") if o.strip()],
     )
     for module in (meta, auth, users, layers, facilities, records, imports, geography, nearest,

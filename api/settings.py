@@ -111,7 +111,8 @@ class Settings(BaseSettings):
     )
     tile_origins: str = Field(
         default="https://tile.openstreetmap.org",
-        description="Comma-separated origins the web map may load basemap tiles from",
+        description="Comma-separated origins the web map may load tiles from, besides those "
+        "of the configured basemap sources (which are always allowed)",
     )
     embed_origins: str = Field(
         default="*", description="Comma-separated origins allowed to frame /embed (or *)"

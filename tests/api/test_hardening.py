@@ -111,3 +111,18 @@ def test_jobs_and_personal_data_need_an_account(client: TestClient, method: str,
     response = client.request(method, path, json={} if method == "post" else None)
     assert response.status_code == 401
     assert response.headers["www-authenticate"].startswith("Bearer")
+
+
+def test_the_csp_allows_the_configured_basemap_sources(tmp_path) -> None:
+    from api.main import create_app
+    from api.settings import Settings
+
+    settings = Settings(state_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 'r.db'}",
+                        basemap_sources="amap,osm", seed_on_start=False, warm_up=False,
+                        basemap_urls={"osm": "https://tiles.union.example/{z}/{x}/{y}.png"})
+    with TestClient(create_app(settings)) as app:
+        csp = app.get("/healthz").headers["content-security-policy"]
+    for origin in ("https://webrd01.is.autonavi.com", "https://webrd04.is.autonavi.com",
+                   "https://tiles.union.example"):
+        assert origin in csp.split("img-src", 1)[1].split(";", 1)[0]
+        assert origin in csp.split("connect-src", 1)[1].split(";", 1)[0]
