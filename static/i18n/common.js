@@ -53,6 +53,10 @@ export default {
     "job.submitting": "正在提交……",
     "job.computing": "正在计算……{pct}",
     "job.failed": "计算失败：{message}",
+    "job.loginNeeded": "选址规划和体检车排班仅供工会工作人员使用：请先登录。",
+    "account.login": "工作人员登录",
+    "account.logout": "退出登录",
+    "account.signedIn": "已登录：",
     ...Object.fromEntries(Object.keys(DISTRICTS_EN).map((zh) => [`district.${zh}`, zh])),
   },
   en: {
@@ -87,6 +91,10 @@ export default {
     "job.submitting": "Submitting…",
     "job.computing": "Computing…{pct}",
     "job.failed": "The computation failed: {message}",
+    "job.loginNeeded": "Site planning and check-up routing are for union staff: please log in first.",
+    "account.login": "Staff login",
+    "account.logout": "Log out",
+    "account.signedIn": "Signed in: ",
     ...Object.fromEntries(Object.entries(DISTRICTS_EN).map(([zh, en]) => [`district.${zh}`, en])),
   },
 };

@@ -30,11 +30,26 @@ export function apiUrl(path, params = {}) {
   return url;
 }
 
-/** Fetch a URL and resolve its JSON body; reject with an ApiError that carries the API's message. */
-async function fetchJson(url, init) {
+const CSRF_COOKIE = "servicemap_csrf";
+
+/** The staff session's CSRF token (a readable cookie set at login), or null. */
+export function csrfToken() {
+  for (const part of document.cookie.split(";")) {
+    const [name, ...rest] = part.trim().split("=");
+    if (name === CSRF_COOKIE) return decodeURIComponent(rest.join("="));
+  }
+  return null;
+}
+
+/** Fetch a URL and resolve its JSON body; reject with an ApiError that carries the API's message.
+ * Writes carry the session's CSRF token (cookie-authenticated staff sessions need it). */
+async function fetchJson(url, init = {}) {
   let response;
+  const method = (init.method || "GET").toUpperCase();
+  const token = method === "GET" || method === "HEAD" ? null : csrfToken();
+  if (token) init = { ...init, headers: { ...(init.headers || {}), "X-CSRF-Token": token } };
   try {
-    response = await fetch(url, init);
+    response = await fetch(url, { credentials: "same-origin", ...init });
   } catch (err) {
     if (err.name === "AbortError") throw err;
     throw new ApiError(err.message || "network error");
@@ -60,6 +75,18 @@ export function getJson(path, params = {}, { signal } = {}) {
   });
 }
 
+/** The signed-in staff member ({username, role, district}), or null for anonymous visitors. */
+export async function whoAmI() {
+  // no session cookie pair: a visitor, nothing to ask (and no 401 in the console)
+  if (!csrfToken()) return null;
+  try {
+    return await getJson("auth/me");
+  } catch (err) {
+    if (err instanceof ApiError && (err.status === 401 || err.status === 403)) return null;
+    throw err;
+  }
+}
+
 /** POST a JSON body; resolve the JSON answer, reject with an ApiError on failure. */
 export function postJson(path, body) {
   return fetchJson(apiUrl(path), {
@@ -83,7 +110,9 @@ export async function runJob(kind, request, { isCurrent, onStatus, pollMs = 1000
   onStatus(t("job.submitting"));
   // The server's messages are in English: shown after a translated lead-in.
   const fail = (err) => {
-    if (isCurrent()) onStatus(t("job.failed", { message: err.message || String(err) }), true);
+    if (!isCurrent()) return null;
+    if (err instanceof ApiError && err.status === 401) onStatus(t("job.loginNeeded"), true);
+    else onStatus(t("job.failed", { message: err.message || String(err) }), true);
     return null;
   };
   let created;

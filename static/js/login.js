@@ -143,6 +143,12 @@ async function onSubmit(event) {
 }
 
 async function checkSession() {
+  if (!readCookie("servicemap_csrf")) {
+    // no session cookies: nothing to ask (and no 401 in the console)
+    signedIn = null;
+    renderSignedIn();
+    return;
+  }
   try {
     const response = await fetch(new URL("auth/me", apiBase()), {
       credentials: "same-origin",

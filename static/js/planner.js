@@ -5,6 +5,7 @@
 // the worker map.
 
 import { applyI18n, onLangChange, t, wireLangButton } from "../i18n.js";
+import { renderAccount } from "./account.js";
 import { api } from "./api.js";
 import { Basemap, OSM_ATTRIBUTION } from "./basemap.js";
 import { keepShapesOutOfTabOrder, translateZoomControl, wirePopupFocus } from "./focus.js";
@@ -89,6 +90,7 @@ onLangChange(() => {
 
 // --- basemap and place labels (the worker map's modules) -------------------------------------
 async function start() {
+  renderAccount(document.getElementById("pl-account"));
   const basemap = new Basemap(map, {});
   const districts = new DistrictsOverlay(map);
   onLangChange(() => districts.relabel());

@@ -40,6 +40,7 @@ INSTALL_HINT = (
     "scripts/ensure-services.sh)"
 )
 
+STAFF_USER, STAFF_PASSWORD = "web_admin", "web test password"
 XSS_NAME = "<img src=x onerror=alert(1)>"
 XSS_ADDRESS = "<script>alert(2)</script>人民大道"
 XSS_LON, XSS_LAT = 121.47200, 31.23250  # beside People's Square, inside the service area
@@ -83,10 +84,14 @@ def _xss_facility() -> Facility:
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """The application served by uvicorn on a free loopback port in a background thread."""
     state = tmp_path_factory.mktemp("web-state")
-    settings = Settings(state_dir=state, database_url=f"sqlite:///{state / 'registry.db'}")
+    # the probe tests point the map at a refused port; the page's CSP must allow it
+    settings = Settings(state_dir=state, database_url=f"sqlite:///{state / 'registry.db'}",
+                        tile_origins="https://tile.openstreetmap.org,http://127.0.0.1:9")
     app = create_app(settings)
     xss = _xss_facility()
     app.state.registry.upsert([xss])
+    # one staff account that may plan and route (the planner's job tabs need a session)
+    app.state.auth.accounts.add(STAFF_USER, "admin", password=STAFF_PASSWORD)
 
     port = _free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
@@ -204,3 +209,19 @@ def open_report(driver: WebDriver, report: Path, wait_s: float) -> int:
     paths: int = driver.execute_script(
         "return document.querySelectorAll('#map canvas, #map svg path').length")
     return paths
+
+
+def sign_in(driver: WebDriver, live_server: LiveServer) -> None:
+    """Start a staff session in the browser (as the login page does: session cookie + CSRF)."""
+    driver.get(live_server.url + "login.html")
+    status = driver.execute_async_script(
+        """
+        const done = arguments[arguments.length - 1];
+        fetch("api/v1/auth/login", {method: "POST", credentials: "same-origin",
+          headers: {"Content-Type": "application/json"},
+          body: JSON.stringify({username: arguments[0], password: arguments[1]})})
+          .then((r) => done(r.status), () => done(0));
+        """,
+        STAFF_USER, STAFF_PASSWORD,
+    )
+    assert status == 200, f"staff login answered {status}"

@@ -10,6 +10,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -78,8 +79,12 @@ window.fetch = async (resource, options) => {
 
 
 def wait(driver: WebDriver) -> WebDriverWait:
-    """A wait that polls every 0.1 s (the default 0.5 s adds up over the module)."""
-    return WebDriverWait(driver, WAIT_S, poll_frequency=0.1)
+    """A wait that polls every 0.1 s (the default 0.5 s adds up over the module).
+
+    An element the page redrew while the condition read it is tried again at the next poll.
+    """
+    return WebDriverWait(driver, WAIT_S, poll_frequency=0.1,
+                         ignored_exceptions=(StaleElementReferenceException,))
 
 
 def text_of(element: Any) -> str:

@@ -17,7 +17,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.web.conftest import LiveServer
+from tests.web.conftest import LiveServer, sign_in
 from tests.web.pages import (
     console_problems,
     nearest_items,
@@ -166,6 +166,7 @@ def test_planner_speaks_one_language_on_every_tab(
 ) -> None:
     driver = desktop_browser
     driver.get_log("browser")
+    sign_in(driver, live_server)
     driver.get(live_server.url + "planner.html?lang=en")
     _ready(driver, "medical")
     # a link back to the worker map, and the same language switch

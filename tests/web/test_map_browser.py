@@ -62,7 +62,7 @@ def test_map_loads_without_console_errors(
     driver.find_element(By.ID, "btn-layers").click()
     registry_rows = driver.find_elements(By.CSS_SELECTOR, "#layers-registry .layer-row")
     context_rows = driver.find_elements(By.CSS_SELECTOR, "#layers-context .layer-row")
-    assert len(registry_rows) == 6
+    assert len(registry_rows) == 7  # the six union registries and the community health centres
     assert len(context_rows) >= 8
     relay = driver.find_element(
         By.CSS_SELECTOR, "#layers-registry input[data-layer='relay_station']"

@@ -10,7 +10,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
 from api.cli import main
-from tests.web.conftest import LiveServer, open_report
+from tests.web.conftest import LiveServer, open_report, sign_in
 
 WAIT_S = 90
 
@@ -57,6 +57,7 @@ def test_planning_tab_runs_a_plan_and_shows_it(
 ) -> None:
     driver = desktop_browser
     driver.get_log("browser")
+    sign_in(driver, live_server)
     driver.get(live_server.url + "planner.html?lang=en")
     _ready(driver, "medical")
     driver.find_element(By.ID, "tab-plan").click()

@@ -11,7 +11,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.web.conftest import XSS_NAME, LiveServer
+from tests.web.conftest import XSS_NAME, LiveServer, sign_in
 
 WAIT_S = 90
 
@@ -43,6 +43,7 @@ def _ready(driver: WebDriver, value: str) -> None:
 
 
 def _open_tab(driver: WebDriver, live_server: LiveServer) -> None:
+    sign_in(driver, live_server)
     driver.get(live_server.url + "planner.html?lang=en")
     _ready(driver, "medical")
     driver.find_element(By.ID, "tab-route").click()
