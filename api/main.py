@@ -26,6 +26,7 @@ from api.routers import (
     meta,
     nearest,
     network,
+    ogc,
     plans,
     records,
     routes,
@@ -123,7 +124,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         embed_ancestors=[o.strip() for o in settings.embed_origins.split(",") if o.strip()],
     )
     for module in (meta, auth, users, layers, facilities, records, imports, geography, nearest,
-                   network, gaps, plans, routes):  # fmt: skip
+                   network, gaps, plans, routes, ogc):  # fmt: skip
         app.include_router(module.router)
     if settings.static_dir.is_dir():
         app.mount("/", StaticFiles(directory=settings.static_dir, html=True), name="static")

@@ -211,7 +211,7 @@ class SecurityHeaders:
                     extra.append((b"x-frame-options", b"SAMEORIGIN"))
                 if public_read:
                     extra.append((b"access-control-allow-origin", b"*"))
-                    extra.append((b"access-control-expose-headers", b"ETag, Link, Retry-After"))
+                    extra.append((b"access-control-expose-headers", b"ETag, Link, Retry-After, Content-Crs"))
                 message["headers"] = headers + [h for h in extra if h[0] not in names]
             await send(message)
 

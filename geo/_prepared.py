@@ -57,3 +57,8 @@ class SharedPrepared:
         """``shapely.intersects(geometry, other)``, vectorised over ``other``."""
         with self._lock:
             return shapely.intersects(self._prepared, other)  # type: ignore[no-any-return]
+
+    def intersects_xy(self, x: ArrayLike, y: ArrayLike) -> np.ndarray | bool:
+        """``shapely.intersects_xy`` on the geometry (points on the boundary included)."""
+        with self._lock:
+            return shapely.intersects_xy(self._prepared, x, y)  # type: ignore[no-any-return]

@@ -2,7 +2,7 @@
 # Make sure the system services the test suite needs are installed and running.
 #
 # Idempotent and quick when everything is in place. On a fresh Debian 12 machine it installs
-# PostgreSQL + PostGIS, Chromium + chromedriver and a CJK font (apt), starts the cluster,
+# PostgreSQL + PostGIS, GDAL's tools, Chromium + chromedriver and a CJK font (apt), starts the cluster,
 # creates the test role and database with the PostGIS extension, and lets the test role
 # connect over 127.0.0.1 without a password. Needs root or sudo only when something is
 # missing.
@@ -73,6 +73,8 @@ pg_server_version() {
 missing=()
 PG_VERSION="$(pg_server_version)"
 [[ -n "$PG_VERSION" ]] || missing+=(postgresql)
+# GDAL's command-line tools: the OGC API - Features tests read /ogc with its OAPIF driver
+command -v ogrinfo >/dev/null 2>&1 || missing+=(gdal-bin)
 if [[ "${SERVICEMAP_NO_BROWSER:-0}" != 1 ]]; then
   command -v chromium >/dev/null 2>&1 || missing+=(chromium)
   command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)

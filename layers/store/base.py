@@ -10,8 +10,12 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from layers.registry.schema import Facility, FacilityStatus
+
+if TYPE_CHECKING:
+    from layers.store.cql import CQLFilter
 
 
 @dataclass(frozen=True)
@@ -26,7 +30,11 @@ class BBox:
 
 @dataclass(frozen=True)
 class FacilityQuery:
-    """Filters for listing facilities; ``None`` means no filter."""
+    """Filters for listing facilities; ``None`` means no filter.
+
+    ``filters`` are CQL2 expressions (:mod:`layers.store.cql`) that the backend compiles
+    into its ``WHERE`` clause, all of them to hold.
+    """
 
     layer: str | None = None
     bbox: BBox | None = None
@@ -34,6 +42,7 @@ class FacilityQuery:
     statuses: Sequence[FacilityStatus] | None = None
     limit: int = 100
     offset: int = 0
+    filters: Sequence[CQLFilter] = ()
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,7 @@ from layers.store._codec import (
 )
 from layers.store._sql import SQLFacilityStore
 from layers.store.base import FacilityPage, FacilityQuery
+from layers.store.cql import combined
 from layers.store.records import POSTGRES_DIALECT
 
 logger = logging.getLogger(__name__)
@@ -452,6 +453,10 @@ def _query_sql(query: FacilityQuery) -> tuple[str, list[object]]:
         ]
         params += [box.west, box.south, box.east, box.north]
         params += [box.west, box.east, box.south, box.north]
+    if query.filters:
+        sql, bound = combined(query.filters, "postgres", "")
+        where.append(sql)
+        params += bound
     return " AND ".join(where), params
 
 

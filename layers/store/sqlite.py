@@ -43,6 +43,7 @@ from layers.store._codec import (
 )
 from layers.store._sql import SQLFacilityStore
 from layers.store.base import FacilityPage, FacilityQuery
+from layers.store.cql import combined, register_sqlite_functions
 from layers.store.records import SQLITE_DIALECT
 
 logger = logging.getLogger(__name__)
@@ -165,6 +166,7 @@ class SQLiteStore(SQLFacilityStore):
                 conn.execute("PRAGMA journal_mode = WAL")
                 # FULL: a committed transaction survives a power cut, not only a crash
                 conn.execute("PRAGMA synchronous = FULL")
+            register_sqlite_functions(conn)  # the spatial predicates of CQL2 filters
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open the SQLite database {self.path}: {exc}") from exc
         with self._connections_lock:
@@ -382,6 +384,10 @@ def _query_sql(query: FacilityQuery) -> tuple[str, str, list[object]]:
         ]
         params += [box.east, box.west, box.north, box.south]
         params += [box.west, box.east, box.south, box.north]
+    if query.filters:
+        sql, bound = combined(query.filters, "sqlite", "f.")
+        where.append(sql)
+        params += bound
     return source, " AND ".join(where), params
 
 
