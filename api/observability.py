@@ -31,7 +31,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from prometheus_client import (
-    CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
     Histogram,
@@ -39,6 +38,7 @@ from prometheus_client import (
     generate_latest,
 )
 from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
@@ -110,7 +110,7 @@ class Metrics:
             MultiProcessCollector(registry)
             for collector in self._collectors:
                 registry.register(collector)
-        return generate_latest(registry), CONTENT_TYPE_LATEST
+        return generate_latest(registry), CONTENT_TYPE_PLAIN_0_0_4  # what every Prometheus reads
 
     def timed_job(self, kind: str, function: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
         """``function`` (a job function) timed into :attr:`job_runs`."""
@@ -218,7 +218,7 @@ class RequestObserver:
                 duration_ms = round(seconds * 1000.0, 2)
                 access_logger.info(
                     "%s %s %d %.2f ms", method, route, status, duration_ms,
-                    extra={"fields": {"method": method, "path": route, "status": status,
+                    extra={"fields": {"request_id": rid, "method": method, "path": route, "status": status,
                                       "duration_ms": duration_ms, "client": client_host(scope)}},
                 )  # fmt: skip
             request_id.reset(token)
