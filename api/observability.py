@@ -90,6 +90,7 @@ class Metrics:
         if not self.multiprocess:
             ProcessCollector(registry=self.registry)
         self._collectors: list[Collector] = []
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}  # label look-ups
 
     def add_collector(self, collector: Collector) -> None:
         """Add metrics computed at scrape time (the job queue's depth), not per process."""
@@ -99,8 +100,13 @@ class Metrics:
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
         """Count one answered request."""
-        self.requests.labels(method, route, str(status)).inc()
-        self.latency.labels(method, route).observe(seconds)
+        children = self._children.get((method, route, status))
+        if children is None:  # bounded: the labels are
+            children = (self.requests.labels(method, route, str(status)),
+                        self.latency.labels(method, route))  # fmt: skip
+            self._children[(method, route, status)] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
     def render(self) -> tuple[bytes, str]:
         """The Prometheus text exposition and its content type."""

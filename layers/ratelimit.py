@@ -177,7 +177,7 @@ class StoreRateLimiter(RateLimiter):
     rate, clock
         As :class:`RateLimiter`.
     store
-        A SQL store (``sql_transaction`` and ``dialect``): PostGIS, or SQLite.
+        A SQL store (``sql_autocommit`` and ``dialect``): PostGIS, or SQLite.
     """
 
     blocking = True
@@ -202,7 +202,7 @@ class StoreRateLimiter(RateLimiter):
             elif name in self._over:
                 return Decision(False, self.rate.limit, 0, reset_s)
         try:
-            with self.store.sql_transaction(write=True) as conn:
+            with self.store.sql_autocommit() as conn:  # one atomic statement each
                 if new_window:
                     conn.execute(self._purge, (start - self.rate.window_s,))
                 hits = int(conn.execute(self._upsert, (name, start)).fetchone()[0])

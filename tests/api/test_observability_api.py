@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+from fastapi import APIRouter
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from api.main import create_app, job_kinds
@@ -93,6 +94,30 @@ def test_one_json_access_line_per_request_and_the_id_in_every_line(tmp_path: Pat
     assert failed_login
     assert failed_login[0]["request_id"] == "trace-2"
     assert failed_login[0]["logger"] == "api.auth"
+
+
+def test_an_unhandled_error_is_logged_and_counted_as_500(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = make_app(tmp_path, staff=False, metrics_allow="*")
+    broken = APIRouter()
+
+    @broken.get("/api/v1/broken/{n}")
+    def fail(n: int) -> None:
+        raise RuntimeError(f"bug {n}")
+
+    app.include_router(broken)
+    with client_for(app) as client, caplog.at_level(logging.INFO, "servicemap.access"):
+        answer = client.get("/api/v1/broken/3", headers={"X-Request-ID": "oops-1"})
+        assert answer.status_code == 500
+        assert answer.json()["error"] == "internal_error"
+        text = client.get("/metrics").text
+    line = next(r for r in caplog.records if r.name == "servicemap.access")
+    assert line.fields["status"] == 500
+    assert line.fields["request_id"] == "oops-1"
+    assert line.fields["path"] == "/api/v1/broken/{n}"
+    assert sample(text, "servicemap_http_requests_total", route="/api/v1/broken/{n}",
+                  status="500") == 1  # fmt: skip
 
 
 def test_the_logging_config_writes_json_or_text() -> None:
