@@ -127,7 +127,9 @@ def _window_text(window_s: int) -> str:
     return f"{window_s} s"  # pragma: no cover (every whole number of seconds is caught above)
 
 
-def install_rate_limit(app: Any, settings: Any, store: Any, identify: Callable[[Scope], bool]) -> RateLimiter | None:
+def install_rate_limit(
+    app: Any, settings: Any, store: Any, identify: Callable[[Scope], bool]
+) -> RateLimiter | None:
     """Add :class:`AnonymousRateLimit` to ``app`` when ``SERVICEMAP_ANON_RATE_LIMIT`` is set.
 
     The limiter (``app.state.rate_limiter``, ``None`` without a limit) counts in the store
