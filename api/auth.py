@@ -21,8 +21,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+from collections.abc import MutableMapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import jwt
 from fastapi import Request, Response
@@ -36,7 +37,7 @@ from layers.accounts.roles import Actor
 from layers.accounts.service import AccountService, WebSession
 from layers.accounts.throttle import LoginThrottle
 from layers.accounts.tokens import LocalTokens, stored_secret_key
-from layers.errors import ForbiddenError
+from layers.errors import ForbiddenError, LayersError
 from layers.store.base import FacilityStore
 
 logger = logging.getLogger(__name__)
@@ -46,6 +47,8 @@ CSRF_COOKIE = "servicemap_csrf"
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 MAX_TOKEN_CHARS = 8192
+#: Scope key under which :meth:`Authenticator.identify` leaves a verified caller.
+CALLER_SCOPE_KEY = "servicemap.caller"
 
 
 class CSRFError(ForbiddenError):
@@ -184,6 +187,21 @@ class Authenticator:
                 self.check_csrf(request, session_token)
             return caller
         return None
+
+    def identify(self, scope: MutableMapping[str, Any]) -> bool:
+        """Whether the credentials of an ASGI request verify (the rate limit's staff check).
+
+        The caller found is kept in the scope, so :func:`api.deps.get_caller` does not
+        verify the credentials a second time; any refusal is left to it.
+        """
+        try:
+            caller = self.resolve(Request(scope))
+        except (LayersError, ValueError):
+            return False
+        if caller is None:
+            return False
+        scope[CALLER_SCOPE_KEY] = caller
+        return True
 
     def bearer(self, token: str) -> Caller:
         """The caller a bearer token names (local token or OIDC)."""

@@ -28,7 +28,7 @@ from fastapi.security import (
 )
 from starlette.applications import Starlette
 
-from api.auth import SESSION_COOKIE, Authenticator, Caller
+from api.auth import CALLER_SCOPE_KEY, SESSION_COOKIE, Authenticator, Caller
 from api.settings import Settings
 from geo._once import OnceMap
 from layers.accounts import policy
@@ -134,7 +134,8 @@ def get_caller(
 ) -> Caller | None:
     """The authenticated caller, or ``None`` for an anonymous request (the one auth
     dependency: every alias below builds on it)."""
-    return get_authenticator(request).resolve(request)
+    verified: Caller | None = request.scope.get(CALLER_SCOPE_KEY)  # by the rate limit
+    return verified if verified is not None else get_authenticator(request).resolve(request)
 
 
 CallerDep = Annotated[Caller | None, Depends(get_caller)]

@@ -16,6 +16,8 @@ from api.auth import Authenticator
 from api.basemap_sources import source_origins
 from api.errors import install_error_handlers
 from api.middleware import BodyLimit, SecurityHeaders
+from api.observability import JobQueueCollector, Metrics, RequestObserver
+from api.ratelimit import install_rate_limit
 from api.routers import (
     auth,
     facilities,
@@ -113,16 +115,20 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     app.state.auth = authenticator
     app.state.warm_up_done = warm_up_done
     app.state.jobs = jobs  # durable background jobs (plans, routes), see docs/jobs.md
+    app.state.metrics = metrics = Metrics()  # /metrics, see docs/operations.md
+    metrics.add_collector(JobQueueCollector(jobs))
     install_error_handlers(app)
     app.add_middleware(GZipMiddleware, minimum_size=2048)
     app.add_middleware(BodyLimit, default_bytes=settings.max_body_bytes,
                        path_limits=(("/api/v1/imports", settings.max_upload_bytes),))
+    install_rate_limit(app, settings, registry.store, authenticator.identify)
     app.add_middleware(
         SecurityHeaders,
         tile_origins=[o.strip() for o in settings.tile_origins.split(",") if o.strip()]
         + source_origins(settings.basemap_source_ids, settings.basemap_urls),
         embed_ancestors=[o.strip() for o in settings.embed_origins.split(",") if o.strip()],
     )
+    app.add_middleware(RequestObserver, metrics=metrics)  # outermost: ids, access log, metrics
     for module in (meta, auth, users, layers, facilities, records, imports, geography, nearest,
                    network, gaps, plans, routes, ogc):  # fmt: skip
         app.include_router(module.router)
@@ -134,6 +140,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
 def job_kinds(app: FastAPI) -> JobKinds:
     """The job kinds this application runs: site plans and check-up routes."""
     kinds = JobKinds()
-    kinds.register(plans.JOB_KIND, plans.plan_job(app))
-    kinds.register(routes.JOB_KIND, routes.route_job(app))
+    metrics: Metrics = app.state.metrics
+    kinds.register(plans.JOB_KIND, metrics.timed_job(plans.JOB_KIND, plans.plan_job(app)))
+    kinds.register(routes.JOB_KIND, metrics.timed_job(routes.JOB_KIND, routes.route_job(app)))
     return kinds

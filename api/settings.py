@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 from pathlib import Path
-from typing import Self
+from typing import Literal, Self
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -14,6 +15,7 @@ from api.basemap_sources import SOURCES, missing_key, parse_source_ids
 from layers.accounts.oidc import DEFAULT_ROLE_MAP, parse_role_map
 from layers.accounts.tokens import check_secret_key
 from layers.jobs.model import JobLimits, default_concurrency
+from layers.ratelimit import Rate, parse_rate
 
 logger = logging.getLogger(__name__)
 
@@ -88,6 +90,23 @@ class Settings(BaseSettings):
         Tile URL templates replacing a source's own (an intranet mirror), as JSON:
         ``{"amap": "https://tiles.example/amap/{z}/{x}/{y}.png"}``; ``"<id>:1"`` replaces
         a source's second layer (Tianditu's annotation).
+
+    Operations (see docs/operations.md)
+    -----------------------------------
+    anon_rate_limit
+        Requests per client address that anonymous callers may send to ``/api/v1`` and
+        ``/ogc``, e.g. ``600/minute``; ``0`` or empty (the default): no limit. Signed-in
+        staff are not limited.
+    rate_limit_backend
+        Where the counts live: ``auto`` (the store's ``rate_limits`` table on PostgreSQL,
+        shared by every process; in the process on SQLite), ``memory`` or ``store``.
+    log_format
+        ``json`` (one JSON object per line) or ``text``, for ``servicemap serve``.
+    metrics_enabled
+        Serve ``/metrics`` (Prometheus text format).
+    metrics_allow
+        Comma-separated networks (CIDR) whose clients may read ``/metrics``, or ``*``;
+        default loopback and the private networks.
     """
 
     # hide_input_in_errors: a refused secret key is never echoed into logs
@@ -198,6 +217,30 @@ class Settings(BaseSettings):
     basemap_sources: str = "osm"
     basemap_urls: dict[str, str] = Field(default_factory=dict)
 
+    # operations: rate limit, logs, metrics
+    anon_rate_limit: str = ""
+    rate_limit_backend: Literal["auto", "memory", "store"] = "auto"
+    log_format: Literal["json", "text"] = "json"
+    metrics_enabled: bool = True
+    metrics_allow: str = "127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7"
+
+    @field_validator("anon_rate_limit")
+    @classmethod
+    def _check_rate(cls, value: str) -> str:
+        parse_rate(value)
+        return value
+
+    @field_validator("metrics_allow")
+    @classmethod
+    def _check_networks(cls, value: str) -> str:
+        metrics_networks(value)
+        return value
+
+    @property
+    def anon_rate(self) -> Rate | None:
+        """The anonymous rate limit (``None``: none)."""
+        return parse_rate(self.anon_rate_limit)
+
     @field_validator("basemap_sources")
     @classmethod
     def _known_basemap_sources(cls, value: str) -> str:
@@ -231,3 +274,17 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{self.state_dir / 'servicemap.db'}"
+
+
+Networks = tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] | None
+
+
+def metrics_networks(text: str) -> Networks:
+    """The networks of ``SERVICEMAP_METRICS_ALLOW`` (``None`` for ``*``: every client)."""
+    if text.strip() == "*":
+        return None
+    try:
+        return tuple(ipaddress.ip_network(part.strip(), strict=False)
+                     for part in text.split(",") if part.strip())  # fmt: skip
+    except ValueError as exc:
+        raise ValueError(f"metrics_allow: {exc} (write CIDR networks, comma-separated, or *)") from exc

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
+import tempfile
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -18,15 +21,36 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Start uvicorn with the application factory."""
+    """Start uvicorn with the application factory.
+
+    Logs go to standard error as JSON lines (``SERVICEMAP_LOG_FORMAT=text`` for plain
+    text); the service writes its own access line per request, so uvicorn's is off. With
+    several workers, the Prometheus samples of all of them are kept in a fresh directory
+    (``PROMETHEUS_MULTIPROC_DIR``, removed at exit; an operator's own is used as it is) so
+    a scrape of any worker adds them up.
+    """
+    made_dir = None
+    if args.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        made_dir = tempfile.mkdtemp(prefix="servicemap-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = made_dir  # before prometheus_client loads
     import uvicorn
 
-    uvicorn.run(
-        "api.main:create_app",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        log_level=args.log_level,
-    )
+    from api.observability import logging_config
+    from api.settings import Settings
+
+    log_format = Settings().log_format
+    try:
+        uvicorn.run(
+            "api.main:create_app",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            log_level=args.log_level,
+            log_config=logging_config(log_format, args.log_level),
+            access_log=False,
+        )
+    finally:
+        if made_dir is not None:
+            shutil.rmtree(made_dir, ignore_errors=True)
     return 0

@@ -280,6 +280,16 @@ class JobQueue:
             raise JobNotFoundError(job_id)
         return job
 
+    def depth(self) -> dict[tuple[str, str], int]:
+        """Queued and running jobs of the whole store by ``(kind, status)`` (readiness and
+        metrics; one indexed count)."""
+        with self.store.sql_transaction(write=False) as conn:
+            rows = conn.execute(
+                "SELECT kind, status, count(*) FROM jobs WHERE status IN ('queued', 'running') "
+                "GROUP BY kind, status"
+            ).fetchall()
+        return {(str(kind), str(status)): int(count) for kind, status, count in rows}
+
     def list(self, scope: JobScope, kind: str | None = None, limit: int = MAX_LISTED) -> list[Job]:
         """The newest jobs the caller may see (at most ``limit``), oldest first."""
         where, params = scope.where(self._p)

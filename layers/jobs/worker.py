@@ -143,6 +143,12 @@ class JobWorker:
             except StoreError as error:  # its lease expires and it is retried anyway
                 logger.warning("job %s not released at shutdown: %s", job_id, error.message)
 
+    def alive(self) -> bool:
+        """Whether the worker was started, is not stopping, and all its threads run."""
+        with self._lock:
+            threads = list(self._threads)
+        return bool(threads) and not self._stop.is_set() and all(t.is_alive() for t in threads)
+
     def running(self) -> list[str]:
         """Ids of the jobs running in this process."""
         with self._lock:

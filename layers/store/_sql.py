@@ -73,6 +73,15 @@ class SQLFacilityStore(FacilityStore):
         with self._transaction(write=write, snapshot=not write) as conn:
             yield conn
 
+    @contextmanager
+    def sql_autocommit(self) -> Iterator[Any]:
+        """A DB-API connection outside any transaction, for single statements that are atomic
+        by themselves (an ``INSERT … ON CONFLICT … RETURNING`` counter): each commits on its
+        own, with one round trip and no liveness ping. Never retried; errors are translated
+        like every other store call."""
+        with self._transaction(write=False) as conn:
+            yield conn
+
     def _records(self, work: Callable[[RecordSQL], T]) -> T:
         return self._read(
             lambda conn: work(RecordSQL(conn, self.dialect, self.bump_version_sql)),

@@ -39,6 +39,7 @@ TABLES: dict[str, str] = {
     "user_sessions": "token_hash",
     "schema_migrations": "name",
     "jobs": "id",
+    "rate_limits": "bucket, window_start",
 }
 #: Columns left out of the fingerprint: generated or database-specific.
 _SKIP_COLUMNS = {"rid", "geom"}

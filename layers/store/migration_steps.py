@@ -311,6 +311,31 @@ _JOBS_POSTGRES = (
     *_JOBS_SQLITE[1:],
 )
 
+#: Request counters of the anonymous rate limit (:mod:`layers.ratelimit`): one row per
+#: hashed client and window (seconds since the epoch); rows of old windows are deleted.
+_RATE_LIMITS_SQLITE = (
+    """
+    CREATE TABLE IF NOT EXISTS rate_limits (
+        bucket TEXT NOT NULL,
+        window_start INTEGER NOT NULL,
+        hits INTEGER NOT NULL,
+        PRIMARY KEY (bucket, window_start)
+    ) WITHOUT ROWID
+    """,
+    "CREATE INDEX IF NOT EXISTS rate_limits_window ON rate_limits (window_start)",
+)
+_RATE_LIMITS_POSTGRES = (
+    """
+    CREATE UNLOGGED TABLE IF NOT EXISTS rate_limits (
+        bucket text NOT NULL,
+        window_start bigint NOT NULL,
+        hits integer NOT NULL,
+        PRIMARY KEY (bucket, window_start)
+    )
+    """,
+    "CREATE INDEX IF NOT EXISTS rate_limits_window ON rate_limits (window_start)",
+)
+
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
@@ -322,4 +347,5 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration("0003_accounts", sqlite=_ACCOUNTS_SQLITE, postgres=_ACCOUNTS_POSTGRES),
     Migration("0004_jobs", sqlite=_JOBS_SQLITE, postgres=_JOBS_POSTGRES),
     Migration("0005_import_uploads", sqlite=_UPLOADS_SQLITE, postgres=_UPLOADS_POSTGRES),
+    Migration("0006_rate_limits", sqlite=_RATE_LIMITS_SQLITE, postgres=_RATE_LIMITS_POSTGRES),
 )

@@ -59,7 +59,8 @@ class PostGISDatabase:
         if not self.schema:
             self.schema = self.new_schema()
         for table in ("facilities", "layer_versions", "store_meta", "registry_records",
-                      "import_uploads", "audit_log", "imports", "users", "user_sessions", "jobs"):
+                      "import_uploads", "audit_log", "imports", "users", "user_sessions", "jobs",
+                      "rate_limits"):
             name = f'"{self.schema}".{table}'
             if self.admin.execute("SELECT to_regclass(%s)", (name,)).fetchone()[0]:
                 self.admin.execute(f"DELETE FROM {name}")
