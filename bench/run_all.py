@@ -39,6 +39,8 @@ BENCHMARKS: dict[str, tuple[str, list[str]]] = {
     "checkup-shanghai": ("Check-up routing: the Shanghai case",
                          ["bench/bench_checkup_shanghai.py"]),
     "import": ("Registry import: 5,000-row spreadsheets", ["bench/bench_import.py"]),
+    "registry-import": ("Registry import end to end: read, check, geocode, match, commit",
+                        ["bench/bench_registry_import.py"]),
 }
 
 HEADER = """# Benchmarks
