@@ -15,9 +15,34 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
-    parser.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    parser.add_argument("--workers", type=_positive, default=None,
+                        help="worker processes (default: SERVICEMAP_WORKERS, else one per core)")
     parser.add_argument("--log-level", default="info", help="uvicorn log level")
     parser.set_defaults(func=run)
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if not 1 <= value <= 256:
+        raise argparse.ArgumentTypeError(f"must be between 1 and 256, got {value}")
+    return value
+
+
+def default_workers() -> int:
+    """``SERVICEMAP_WORKERS`` when set, else one worker process per core this process may use."""
+    configured = os.environ.get("SERVICEMAP_WORKERS", "").strip()
+    if configured:
+        try:
+            return _positive(configured)
+        except argparse.ArgumentTypeError as exc:
+            raise SystemExit(f"servicemap serve: SERVICEMAP_WORKERS {exc}") from None
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -29,6 +54,8 @@ def run(args: argparse.Namespace) -> int:
     (``PROMETHEUS_MULTIPROC_DIR``, removed at exit; an operator's own is used as it is) so
     a scrape of any worker adds them up.
     """
+    if args.workers is None:
+        args.workers = default_workers()
     made_dir = None
     if args.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         made_dir = tempfile.mkdtemp(prefix="servicemap-metrics-")

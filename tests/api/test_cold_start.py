@@ -111,7 +111,7 @@ def _cold_start(env: dict[str, str]) -> None:
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     command = [str(Path(sys.executable).with_name("servicemap")), "serve", "--host",
-               "127.0.0.1", "--port", str(port), "--log-level", "warning"]  # fmt: skip
+               "127.0.0.1", "--port", str(port), "--workers", "1", "--log-level", "warning"]  # fmt: skip
     if not Path(command[0]).exists():
         command[:1] = [sys.executable, "-m", "api.cli"]
     environment = {**os.environ, **env, "PYTHONFAULTHANDLER": "1"}  # tracebacks on a crash

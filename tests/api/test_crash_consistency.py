@@ -59,7 +59,8 @@ def _cli(env: dict[str, str], *args: str, stdin: str | None = None) -> None:
 def _start(env: dict[str, str]) -> tuple[subprocess.Popen, str]:
     port = _free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "api.cli", "serve", "--port", str(port), "--log-level", "warning"],
+        [sys.executable, "-m", "api.cli", "serve", "--port", str(port), "--workers", "1",
+         "--log-level", "warning"],
         cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"

@@ -36,7 +36,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     registry.store.close()
     port = _free_port()
     command = [sys.executable, "-m", "api.cli", "serve", "--host", "127.0.0.1", "--port",
-               str(port), "--log-level", "warning"]  # fmt: skip
+               str(port), "--workers", "1", "--log-level", "warning"]  # fmt: skip
     env = {**os.environ, "SERVICEMAP_STATE_DIR": str(state), "SERVICEMAP_DATABASE_URL": url,
            "SERVICEMAP_WARM_UP": "false"}  # no network warm-up to wait for at shutdown
     process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL,
