@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from functools import lru_cache
 
 import numpy as np
 import shapely
@@ -18,6 +17,7 @@ from shapely.geometry import box
 from shapely.geometry.base import BaseGeometry
 
 from api.errors import RequestError
+from geo._once import OnceMap
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 EPSG4326 = "http://www.opengis.net/def/crs/EPSG/0/4326"
@@ -52,10 +52,13 @@ def parse_crs(value: str, name: str = "crs") -> str:
     return found
 
 
-@lru_cache(maxsize=8)
+_TRANSFORMERS: OnceMap[tuple[str, str], Transformer] = OnceMap()
+
+
 def _transformer(source: str, target: str) -> Transformer:
     # authority axis order on both sides: EPSG:4326 is (lat, lon), CRS84 (lon, lat)
-    return Transformer.from_crs(_PYPROJ[source], _PYPROJ[target], always_xy=False)
+    return _TRANSFORMERS.get((source, target), lambda: Transformer.from_crs(
+        _PYPROJ[source], _PYPROJ[target], always_xy=False))
 
 
 def from_crs84(lon: float, lat: float, target: str) -> tuple[float, float]:

@@ -126,7 +126,8 @@ class AccountSQL:
         """User names of the active administrators, their rows locked (PostgreSQL)."""
         p = self.d.placeholder
         rows = self.conn.execute(
-            f"SELECT username FROM users WHERE role = {p} AND active = {p}{self.d.for_update}",
+            f"SELECT username FROM users WHERE role = {p} AND active = {p} ORDER BY username"
+            f"{self.d.for_update}",
             (Role.ADMIN.value, True),
         ).fetchall()
         return [str(row[0]) for row in rows]

@@ -240,6 +240,10 @@ class AccountService:
             password_hash = self.hashing.hash(check_password(password, name))
         now = self._now()
         with self._sql(write=True) as sql:
+            if not (isinstance(new_role, _Unset) and isinstance(active, _Unset)):
+                # the administrators' rows first, in one order, before the account's own:
+                # two admins demoting each other then queue instead of deadlocking
+                sql.active_admins()
             found = sql.get(name, lock=True)
             if found is None:
                 raise AccountNotFoundError(name)
@@ -306,6 +310,7 @@ class AccountService:
         """
         name = canonical_username(username)
         with self._sql(write=True) as sql:
+            sql.active_admins()  # locked first, in one order (see update)
             found = sql.get(name, lock=True)
             if found is None:
                 raise AccountNotFoundError(name)
