@@ -18,6 +18,7 @@ from api.errors import install_error_handlers
 from api.middleware import BodyLimit, SecurityHeaders
 from api.routers import (
     auth,
+    embed,
     facilities,
     gaps,
     geography,
@@ -120,10 +121,10 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         SecurityHeaders,
         tile_origins=[o.strip() for o in settings.tile_origins.split(",") if o.strip()]
         + source_origins(settings.basemap_source_ids, settings.basemap_urls),
-        embed_ancestors=[o.strip() for o in settings.embed_origins.split(",") if o.strip()],
+        embed_ancestors=embed.embed_origins(settings.embed_origins),
     )
     for module in (meta, auth, users, layers, facilities, records, imports, geography, nearest,
-                   network, gaps, plans, routes):  # fmt: skip
+                   network, gaps, plans, routes, embed):  # fmt: skip
         app.include_router(module.router)
     if settings.static_dir.is_dir():
         app.mount("/", StaticFiles(directory=settings.static_dir, html=True), name="static")
