@@ -121,7 +121,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         SecurityHeaders,
         tile_origins=[o.strip() for o in settings.tile_origins.split(",") if o.strip()]
         + source_origins(settings.basemap_source_ids, settings.basemap_urls),
-        embed_ancestors=embed.embed_origins(settings.embed_origins),
+        embed_ancestors=embed.frame_ancestors(settings.embed_origins),
     )
     for module in (meta, auth, users, layers, facilities, records, imports, geography, nearest,
                    network, gaps, plans, routes, embed):  # fmt: skip

@@ -32,8 +32,15 @@ _TITLES = {"zh": "职工服务地图", "en": "Worker service map"}
 
 
 def embed_origins(settings_value: str) -> list[str]:
-    """The origins allowed to frame ``/embed`` (``["*"]`` for any)."""
+    """The origins allowed to frame ``/embed`` (``["*"]`` for any), as configured."""
     return [o.strip() for o in settings_value.split(",") if o.strip()]
+
+
+def frame_ancestors(settings_value: str) -> list[str]:
+    """The ``frame-ancestors`` sources of ``/embed``: the configured origins, and the service's
+    own pages (the snippet builder's preview, the example) unless any origin may frame it."""
+    origins = embed_origins(settings_value)
+    return origins if "*" in origins else [*origins, "'self'"]
 
 
 def _problems_html(problems: list[Problem], lang: str | None) -> str:
@@ -59,7 +66,7 @@ def render_embed_page(template: str, config: EmbedConfig, origins: list[str], oe
     """The embed page: the template with its configuration, problems and oEmbed link."""
     lang = config.lang or "zh"
     meta = html.escape(json.dumps(config.as_json(origins), ensure_ascii=False), quote=True)
-    page = template.replace('<html lang="zh-CN">', f'<html lang="{"en" if lang == "en" else "zh-CN"}">', 1)
+    page = template.replace('<html lang="zh-CN"', f'<html lang="{"en" if lang == "en" else "zh-CN"}"', 1)
     page = page.replace('content="{{config}}"', f'content="{meta}"', 1)
     page = page.replace('href="{{oembed}}"', f'href="{html.escape(oembed_href, quote=True)}"', 1)
     page = page.replace("<!--{{problems}}-->", _problems_html(config.problems, config.lang), 1)

@@ -32,7 +32,8 @@ export function hostOrigin(config, win = window) {
   }
   if (!origin || origin === "null") return null;
   const allowed = config.embedOrigins || ["*"];
-  if (!allowed.includes("*") && !allowed.includes(origin)) return null;
+  const own = origin === win.location.origin; // the service's own pages (builder, example)
+  if (!own && !allowed.includes("*") && !allowed.includes(origin)) return null;
   return origin;
 }
 
