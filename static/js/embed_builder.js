@@ -60,7 +60,7 @@ async function main() {
   applyI18n();
   wireLangButton($("btn-lang"));
   const layers = (await api.layers()).layers.filter((layer) => layer.count > 0);
-  const chosen = new Set(["relay_station"]);
+  let chosen = ["relay_station"]; // in the order they were ticked: the first is searched
   const layerBox = $("builder-layers");
   const controlBox = $("builder-controls");
   const controls = new Set(DEFAULT_CONTROLS);
@@ -69,10 +69,10 @@ async function main() {
       layerBox,
       layers.map((layer) => {
         const box = h("input", { type: "checkbox", value: layer.id, id: `layer-${layer.id}` });
-        box.checked = chosen.has(layer.id);
+        box.checked = chosen.includes(layer.id);
         box.addEventListener("change", () => {
-          if (box.checked) chosen.add(layer.id);
-          else chosen.delete(layer.id);
+          chosen = chosen.filter((id) => id !== layer.id);
+          if (box.checked) chosen.push(layer.id);
           update();
         });
         return h("label", { class: "chk", for: `layer-${layer.id}` }, box, ` ${pick(layer, "name")}`);
@@ -93,7 +93,7 @@ async function main() {
     );
   };
   const read = () => ({
-    layers: layers.map((l) => l.id).filter((id) => chosen.has(id)),
+    layers: [...chosen],
     lon: $("in-lon").value.trim(),
     lat: $("in-lat").value.trim(),
     crs: $("sel-crs").value,
@@ -116,25 +116,28 @@ async function main() {
     $("out-iframe").value = iframe;
     if (src !== shownSrc) {
       shownSrc = src;
+      document.body.dataset.preview = "loading";
       preview.src = src;
     }
   };
-  // Moving the preview's map picks the centre and the zoom (WGS84; same origin, so read it).
-  preview.addEventListener("load", () => {
-    const embed = preview.contentWindow?.servicemapEmbed;
-    if (!embed) return;
-    embed.map.on("moveend", () => {
+  // Moving the preview's map picks the centre and the zoom (WGS84). The preview says when
+  // it is ready through the message API; being on this origin, its map is then read directly.
+  window.addEventListener("message", (event) => {
+    if (event.origin !== window.location.origin || event.source !== preview.contentWindow) return;
+    if (event.data?.type !== "servicemap:ready") return;
+    const embed = preview.contentWindow.servicemapEmbed;
+    embed?.map.on("moveend", () => {
       const centre = embed.map.getCenter();
       $("in-lon").value = centre.lng.toFixed(5);
       $("in-lat").value = centre.lat.toFixed(5);
       $("sel-crs").value = "wgs84";
       $("in-zoom").value = String(embed.map.getZoom());
-      const form = read();
-      const { script, iframe, src } = snippets(form);
+      const { script, iframe, src } = snippets(read());
       $("out-script").value = script;
       $("out-iframe").value = iframe;
       shownSrc = src; // the preview already shows this view: no reload
     });
+    document.body.dataset.preview = "ready";
   });
   $("builder-form").addEventListener("input", update);
   $("builder-form").addEventListener("change", update);
