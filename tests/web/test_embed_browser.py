@@ -28,7 +28,14 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from api.main import create_app
 from api.settings import Settings
 from tests.web.conftest import _free_port
-from tests.web.pages import OSM_ATTRIBUTION, axe_violations, console_problems, screenshot, wait
+from tests.web.pages import (
+    OSM_ATTRIBUTION,
+    axe_violations,
+    console_problems,
+    screenshot,
+    wait,
+    wrong_language,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -301,6 +308,7 @@ def test_embed_lang_en_bad_parameters_and_axe(
     wait(driver).until(lambda d: d.execute_script(SETTLED_JS))
     violations = axe_violations(driver)
     assert violations == [], violations
+    assert wrong_language(driver) == []
     assert console_problems(driver) == []
 
     # bad parameters: a clear message on the page, no map, no broken script
