@@ -20,6 +20,7 @@ from api.observability import JobQueueCollector, Metrics, RequestObserver
 from api.ratelimit import install_rate_limit
 from api.routers import (
     auth,
+    embed,
     facilities,
     gaps,
     geography,
@@ -126,11 +127,11 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         SecurityHeaders,
         tile_origins=[o.strip() for o in settings.tile_origins.split(",") if o.strip()]
         + source_origins(settings.basemap_source_ids, settings.basemap_urls),
-        embed_ancestors=[o.strip() for o in settings.embed_origins.split(",") if o.strip()],
+        embed_ancestors=embed.frame_ancestors(settings.embed_origins),
     )
     app.add_middleware(RequestObserver, metrics=metrics)  # outermost: ids, access log, metrics
     for module in (meta, auth, users, layers, facilities, records, imports, geography, nearest,
-                   network, gaps, plans, routes, ogc):  # fmt: skip
+                   network, gaps, plans, routes, ogc, embed):  # fmt: skip
         app.include_router(module.router)
     if settings.static_dir.is_dir():
         app.mount("/", StaticFiles(directory=settings.static_dir, html=True), name="static")

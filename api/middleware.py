@@ -181,7 +181,8 @@ class SecurityHeaders:
             await send(start)
             await send({"type": "http.response.body", "body": body})
             return
-        embed = path.startswith(self.embed_paths)
+        # exactly the embed pages: /embed-builder.html is a staff page, framed by 'self' only
+        embed = path in self.embed_paths or path.startswith(tuple(f"{p}/" for p in self.embed_paths))
         public_path = path.startswith(self.cors_prefixes)
         public_read = method in ("GET", "HEAD") and public_path
         asked = (_header(scope, b"access-control-request-method") or b"GET").upper()

@@ -66,8 +66,29 @@ function emit(event, detail) {
   }
 }
 
+/** The start view from ?lon=&lat=&zoom= (WGS84; the embed's "open the full map" link). */
+function startView() {
+  const params = new URLSearchParams(window.location.search);
+  const lon = Number(params.get("lon"));
+  const lat = Number(params.get("lat"));
+  const zoom = Number(params.get("zoom"));
+  const inside = params.has("lon") && params.has("lat") && L.latLngBounds(SHANGHAI_BOUNDS).contains([lat, lon]);
+  return {
+    center: inside ? [lat, lon] : START_VIEW.center,
+    zoom: params.has("zoom") && Number.isInteger(zoom) && zoom >= 8 && zoom <= 19 ? zoom : START_VIEW.zoom,
+  };
+}
+
+/** The search point of ?from=lon,lat (WGS84), or null. */
+function startPoint() {
+  const parts = (new URLSearchParams(window.location.search).get("from") || "").split(",").map(Number);
+  if (parts.length !== 2 || !parts.every(Number.isFinite)) return null;
+  return L.latLngBounds(SHANGHAI_BOUNDS).contains([parts[1], parts[0]]) ? parts : null;
+}
+
 // --- map ----------------------------------------------------------------------------------
 function createMap() {
+  const view = startView();
   const map = L.map("map", {
     zoomControl: false,
     minZoom: 8,
@@ -75,7 +96,7 @@ function createMap() {
     maxBounds: SHANGHAI_BOUNDS,
     maxBoundsViscosity: 0.7,
     tapTolerance: 15,
-  }).setView(START_VIEW.center, START_VIEW.zoom);
+  }).setView(view.center, view.zoom);
   map.attributionControl.setPrefix(
     '<a href="https://leafletjs.com" target="_blank" rel="noopener">Leaflet</a>',
   );
@@ -520,6 +541,8 @@ async function main() {
     getWhen: () => ({ ...nearest.when }),
   });
   await Promise.all([basemapReady, overlaysReady, layersReady]);
+  const from = startPoint();
+  if (from) await hooks.setLocation(from[0], from[1], { source: "api", fit: false });
   document.body.dataset.ready = "true";
   performance.mark("servicemap-ready");
   emit("ready", { basemap: basemap.mode });

@@ -343,7 +343,7 @@ export class NearestSearch {
   }
 
   _statusText() {
-    if (!this.location) return t("nearest.hint");
+    if (!this.location) return t("nearest.hint", { n: this.k });
     if (this.loading) return t("nearest.loading");
     if (this.error) {
       if (this.error.code === "network") return t("nearest.network");
