@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from layers.registry.schema import Facility
@@ -14,6 +15,12 @@ class ErrorOut(BaseModel):
 
     error: str = Field(examples=["invalid_request"])
     message: str = Field(examples=["lon: Input should be a valid number (got 'abc')"])
+
+
+class GeoJSONResponse(JSONResponse):
+    """A JSON answer of media type ``application/geo+json`` (RFC 7946)."""
+
+    media_type = "application/geo+json"
 
 
 class ServiceOut(BaseModel):

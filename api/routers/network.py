@@ -13,6 +13,7 @@ from shapely.geometry import mapping
 from api.deps import RegistryDep
 from api.errors import RequestError
 from api.params import query_point
+from api.schemas import ErrorOut, FeatureCollectionOut, GeoJSONResponse
 from geo.crs import to_wgs84
 from layers.networks import NetworkService
 
@@ -49,7 +50,9 @@ def networks(request: Request) -> JSONResponse:
     return JSONResponse({"networks": network_service(request).describe()})
 
 
-@router.get("/isochrones", summary="Areas reachable within given minutes")
+@router.get("/isochrones", summary="Areas reachable within given minutes",
+            response_class=GeoJSONResponse, response_model=FeatureCollectionOut,
+            responses={422: {"model": ErrorOut}})  # fmt: skip
 def get_isochrones(
     request: Request,
     registry: RegistryDep,
@@ -76,11 +79,12 @@ def get_isochrones(
         }
         for m, area in zip(thresholds, areas, strict=True)
     ]
-    return JSONResponse({"type": "FeatureCollection", "features": features},
-                        media_type="application/geo+json")
+    return GeoJSONResponse({"type": "FeatureCollection", "features": features})
 
 
-@router.get("/layers/{layer}/service-area", summary="Area within reach of a layer's facilities")
+@router.get("/layers/{layer}/service-area", summary="Area within reach of a layer's facilities",
+            response_class=GeoJSONResponse, response_model=FeatureCollectionOut,
+            responses={404: {"model": ErrorOut}, 422: {"model": ErrorOut}})  # fmt: skip
 def layer_service_area(
     layer: str,
     request: Request,
@@ -99,8 +103,7 @@ def layer_service_area(
                        "network": net.name, "area_m2": round(area.area_m2),
                        "facilities_on_network": on_network},
     }
-    return JSONResponse({"type": "FeatureCollection", "features": [feature]},
-                        media_type="application/geo+json")
+    return GeoJSONResponse({"type": "FeatureCollection", "features": [feature]})
 
 
 class MatrixRequest(BaseModel):
@@ -115,7 +118,7 @@ class MatrixRequest(BaseModel):
     )
 
 
-@router.post("/matrix", summary="Travel-time matrix")
+@router.post("/matrix", summary="Travel-time matrix", responses={422: {"model": ErrorOut}})
 def matrix(body: MatrixRequest, request: Request, registry: RegistryDep) -> JSONResponse:
     """Travel times (seconds) and distances (metres) from every origin to every destination,
     door to door: a `network` pair includes the walk from the origin to its street and from
