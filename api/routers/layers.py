@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import JSONResponse
 
 from api.deps import RegistryDep
 from api.errors import RequestError
-from api.params import parse_bbox
+from api.params import EXAMPLE_LAYER, parse_bbox
 from api.schemas import (
     ErrorOut,
     FeatureCollectionOut,
@@ -62,7 +62,7 @@ def list_layers(registry: RegistryDep) -> JSONResponse:
     summary="Facilities of a layer as GeoJSON",
 )
 def layer_features(
-    layer: str,
+    layer: Annotated[str, Path(examples=[EXAMPLE_LAYER])],
     registry: RegistryDep,
     bbox: Annotated[
         str | None, Query(description="west,south,east,north in WGS84 degrees")

@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 import numpy as np
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from shapely.geometry import mapping
 
 from api.deps import RegistryDep
 from api.errors import RequestError
-from api.params import query_point
+from api.params import EXAMPLE_LAT, EXAMPLE_LAYER, EXAMPLE_LON, query_point
 from api.schemas import ErrorOut, FeatureCollectionOut, GeoJSONResponse
 from geo.crs import to_wgs84
 from layers.networks import NetworkService
@@ -56,8 +56,8 @@ def networks(request: Request) -> JSONResponse:
 def get_isochrones(
     request: Request,
     registry: RegistryDep,
-    lon: Annotated[float, Query(description="Longitude in `crs`")],
-    lat: Annotated[float, Query(description="Latitude in `crs`")],
+    lon: Annotated[float, Query(description="Longitude in `crs`", examples=[EXAMPLE_LON])],
+    lat: Annotated[float, Query(description="Latitude in `crs`", examples=[EXAMPLE_LAT])],
     profile: Annotated[Profile, Query(description="walk or drive")] = "walk",
     minutes: Annotated[str, Query(description="Comma-separated thresholds, e.g. 5,10,15")] = "5,10,15",
     crs: Annotated[str, Query(description="wgs84, gcj02 or bd09")] = "wgs84",
@@ -86,7 +86,7 @@ def get_isochrones(
             response_class=GeoJSONResponse, response_model=FeatureCollectionOut,
             responses={404: {"model": ErrorOut}, 422: {"model": ErrorOut}})  # fmt: skip
 def layer_service_area(
-    layer: str,
+    layer: Annotated[str, Path(examples=[EXAMPLE_LAYER])],
     request: Request,
     minutes: Annotated[float, Query(gt=0, le=60, description="Minutes of travel")] = 10,
     profile: Annotated[Profile, Query(description="walk or drive")] = "walk",

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, FastAPI, Path, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from api.deps import PlannerDep, PlanScopeDep, RegistryDep, SettingsDep, app_service, job_queue
 from api.routers._jobs import (
@@ -20,7 +20,7 @@ from api.routers._jobs import (
     submit,
 )
 from api.routers.gaps import gap_service
-from api.schemas import ErrorOut
+from api.schemas import ErrorOut, StrictBody
 from layers.jobs import Job, JobStatus, ProgressCallback
 from layers.plans.result import PlanResult
 from layers.plans.service import (
@@ -40,10 +40,9 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
 _PLAN_ID = Annotated[str, Path(max_length=64, description="The id returned by POST")]
 
 
-class PlanCreate(BaseModel):
+class PlanCreate(StrictBody):
     """A site-planning question."""
 
-    model_config = ConfigDict(extra="forbid")
 
     model: Literal["mclp", "pmedian", "lscp", "pcenter"] = Field(
         "mclp", description="mclp: most workers within max_minutes; pmedian: least "

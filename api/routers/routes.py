@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Path, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from api.deps import (
     RegistryDep,
@@ -27,7 +27,7 @@ from api.routers._jobs import (
     job_list,
     submit,
 )
-from api.schemas import ErrorOut
+from api.schemas import ErrorOut, StrictBody
 from layers.checkups.service import (
     DEFAULT_TIME_LIMIT_S,
     MAX_TIME_LIMIT_S,
@@ -45,14 +45,13 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
 _JOB_ID = Annotated[str, Path(max_length=64, description="The id returned by POST")]
 
 
-class RouteCreate(BaseModel):
+class RouteCreate(StrictBody):
     """A week (or any horizon) of check-up bookings and the vehicles to serve them.
 
     The fields are those of the request format in `docs/checkups.md`; they are checked
     by the service, which reports every problem with its field path.
     """
 
-    model_config = ConfigDict(extra="forbid")
 
     time_limit_s: float = Field(DEFAULT_TIME_LIMIT_S, gt=0, le=MAX_TIME_LIMIT_S,
                                 description="Search time in seconds (drive times and "

@@ -29,7 +29,7 @@ ADMIN = ("fuzz-root", "fuzz admin password 1")
 SEED = 20_240_611
 #: Generated cases per operation in the fuzzing phase (the examples and coverage phases
 #: add their own, a few to a few hundred per operation).
-MAX_EXAMPLES = 6
+MAX_EXAMPLES = 5
 
 #: Answers that refuse a request the schema allows, but that no schema can express: a point
 #: outside Shanghai or off the networks (422), an unknown id (404), a stale or missing ETag
@@ -53,11 +53,20 @@ CONFIG: dict[str, Any] = {
         "positive_data_acceptance": {"expected-statuses": ACCEPTED_REFUSALS},
         "negative_data_rejection": {"expected-statuses": REJECTIONS},
     },
-    # the gap analyses answer every workplace of Shanghai (~6 MB, ~0.3 s a case): their
-    # coverage phase sends only the invalid boundaries (refused at once), the fuzzing
-    # phase both kinds
-    "operations": [{"include-tag": "gaps",
-                    "phases": {"coverage": {"generation": {"mode": "negative"}}}}],
+    # the gap analyses answer every workplace of Shanghai (~6 MB, ~0.3 s a case) and a
+    # service area unites the walks from every facility of a layer (~1 s): their coverage
+    # phase sends only the invalid boundaries (refused at once), the fuzzing phase both
+    "operations": [
+        *({**match, "phases": {"coverage": {"generation": {"mode": "negative"}}}}
+          for match in ({"include-tag": "gaps"},
+                        {"include-path": "/api/v1/layers/{layer}/service-area"})),
+        # the drive network loads in ~15 s and a drive service area takes 5-14 s on two
+        # cores (tests/api/test_network_api.py routes on it): the fuzzer walks
+        *({"include-path": path, "parameters": {"query.profile": "walk"}}
+          for path in ("/api/v1/nearest", "/api/v1/isochrones",
+                       "/api/v1/layers/{layer}/service-area")),
+    ],
+    "request-timeout": 30,
 }  # fmt: skip
 
 #: Cases run, by (caller, operation label) — filled by the tests, read by the summary.
