@@ -14,7 +14,6 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Header, Path, Query, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, create_model
-from starlette.convertors import Convertor, register_url_convertor
 
 from api.deps import StaffDep, WorkflowDep
 from api.errors import RequestError
@@ -321,23 +320,7 @@ def review_queue(
     }, headers={"Cache-Control": "private, no-store"})  # fmt: skip
 
 
-class _ReviewAction(Convertor[str]):
-    """The path segment of the bulk review actions: only these names route there, so
-    ``POST /review/queue`` is a 405 of the queue (``Allow: GET``), not a refused action."""
-
-    regex = "submit|approve|return"
-
-    def convert(self, value: str) -> str:
-        return value
-
-    def to_string(self, value: str) -> str:
-        return value
-
-
-register_url_convertor("review_action", _ReviewAction())
-
-
-@router.post("/review/{action:review_action}", response_model=RecordsOut, responses=_ERRORS,
+@router.post("/review/{action}", response_model=RecordsOut, responses=_ERRORS,
              summary="Submit, approve or return records in bulk")  # fmt: skip
 def review_action(
     action: Literal["submit", "approve", "return"], body: ReviewActionIn, actor: StaffDep,

@@ -107,15 +107,14 @@ def test_job_endpoints_document_what_they_answer(openapi: dict[str, Any]) -> Non
     ("OPTIONS", "/api/v1/users", "GET, HEAD, POST"),
     ("PUT", "/api/v1/facilities/training_site:site-01", "DELETE, GET, HEAD, PATCH"),
     ("OPTIONS", "/api/v1/plans/abc", "DELETE, GET, HEAD"),
-    ("POST", "/api/v1/review/queue", "GET, HEAD"),
+    ("PUT", "/api/v1/review/queue", "GET, HEAD"),
     ("OPTIONS", "/api/v1/routes/sample", "GET, HEAD"),
     ("PUT", "/api/v1/review/approve", "POST"),
 ])  # fmt: skip
 def test_405_allows_every_method_of_the_path(client: TestClient, method: str, path: str,
                                              allow: str) -> None:  # fmt: skip
     """``Allow`` named only the methods of one route of the path (``GET`` for
-    ``/api/v1/users``), or none when the static files answered; ``POST /review/queue``
-    was taken for a review action named "queue" (422)."""
+    ``/api/v1/users``), or none when the static files answered."""
     answer = client.request(method, path)
     assert answer.status_code == 405, answer.text
     assert answer.headers["allow"] == allow
