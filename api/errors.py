@@ -9,6 +9,7 @@ to the map instead of a JSON body. API clients, and every path under ``/api/``, 
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -120,6 +121,55 @@ def _describe_validation(exc: RequestValidationError) -> str:
     return "; ".join(parts)[:2000] or "invalid request"
 
 
+#: The detail of FastAPI's 400 for a request body it could not decode.
+FASTAPI_BODY_ERROR = "There was an error parsing the body"
+
+
+def allowed_methods(request: Request, starlette_allow: str | None) -> list[str]:
+    """Every method the API serves at the request's path (the ``Allow`` of a 405).
+
+    Starlette's own 405 names only the methods of one route whose path matched (and the
+    static files mounted at ``/`` answer 405 with none), so a client would be told that
+    methods the API documents do not exist. The methods are those the OpenAPI document
+    lists for the most concrete path templates that match; Starlette's for other paths.
+    """
+    matches = [(params, documented) for pattern, params, documented in _path_methods(request.app)
+               if pattern.fullmatch(request.url.path)]  # fmt: skip
+    # as OpenAPI matches paths: a concrete path before a templated one (/routes/sample is
+    # not the job "sample" of /routes/{route_id})
+    fewest = min((params for params, _ in matches), default=0)
+    methods = {m for params, documented in matches if params == fewest for m in documented}
+    if not methods:  # a path the OpenAPI does not describe (/docs, the static files)
+        methods = {m.strip().upper() for m in (starlette_allow or "").split(",") if m.strip()}
+    if "GET" in methods:
+        methods.add("HEAD")
+    return sorted(methods)
+
+
+def _path_methods(app: Any) -> list[tuple[re.Pattern[str], int, set[str]]]:
+    """Each operation of ``app``'s OpenAPI as a path pattern, its number of path parameters
+    and its method (built once per app); a parameter with an ``enum`` matches its values."""
+    cached: list[tuple[re.Pattern[str], int, set[str]]] | None = getattr(
+        app.state, "path_methods", None)  # fmt: skip
+    if cached is None:
+        cached = []
+        for path, operations in app.openapi().get("paths", {}).items():
+            for method, operation in operations.items():
+                enums = {p["name"]: p["schema"]["enum"] for p in operation.get("parameters", [])
+                         if p.get("in") == "path" and "enum" in p.get("schema", {})}  # fmt: skip
+                parts = []
+                for part in re.split(r"(\{[^}]+\})", path):
+                    if part.startswith("{"):
+                        values = enums.get(part[1:-1])
+                        parts.append("(?:" + "|".join(re.escape(str(v)) for v in values) + ")"
+                                     if values else "[^/]+")  # fmt: skip
+                    else:
+                        parts.append(re.escape(part))
+                cached.append((re.compile("".join(parts)), path.count("{"), {method.upper()}))
+        app.state.path_methods = cached
+    return cached
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Register the exception handlers on ``app``."""
 
@@ -167,10 +217,21 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         if exc.status_code == 404 and wants_html(request):
             return not_found_page(request)
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 400 and exc.detail == FASTAPI_BODY_ERROR:
+            # FastAPI's answer to a body it cannot decode (not UTF-8, a broken form): a
+            # refusal of the input like any other, with the documented 422
+            return JSONResponse(status_code=422, content=error_body(
+                "invalid_request", "the request body could not be read: send it as the "
+                "operation documents (UTF-8 JSON, or the form fields it names)"))  # fmt: skip
+        if exc.status_code == 405:
+            allowed = allowed_methods(request, headers.get("Allow"))
+            if allowed:
+                headers["Allow"] = ", ".join(allowed)
         code = "not_found" if exc.status_code == 404 else "http_error"
         return JSONResponse(
             status_code=exc.status_code, content=error_body(code, str(exc.detail)),
-            headers=getattr(exc, "headers", None),
+            headers=headers or None,
         )
 
     @app.exception_handler(Exception)

@@ -18,6 +18,7 @@ from api.errors import install_error_handlers
 from api.middleware import BodyLimit, SecurityHeaders
 from api.observability import JobQueueCollector, Metrics, RequestObserver
 from api.ratelimit import install_rate_limit
+from api.openapi import install_openapi
 from api.routers import (
     auth,
     embed,
@@ -91,12 +92,15 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         # build the per-layer indexes in the background so the first requests are fast
         warm = threading.Thread(target=_warm_up, name="warm-up", daemon=True)
         warm.start()
-        # every server process runs jobs: queued ones, and those of processes that died
-        worker = JobWorker(jobs, job_kinds(app))
+        # every server process runs jobs (queued ones, and those of processes that died)
+        # unless it is an API-only process (SERVICEMAP_JOB_WORKER=false)
+        worker = JobWorker(jobs, job_kinds(app)) if settings.job_worker else None
         app.state.job_worker = worker
-        worker.start()
+        if worker is not None:
+            worker.start()
         yield
-        worker.shutdown(wait_s=2.0)  # running jobs go back to the queue
+        if worker is not None:
+            worker.shutdown(wait_s=2.0)  # running jobs go back to the queue
         app.state.job_worker = None
         warm.join()  # never leave the warm-up running into interpreter shutdown
         authenticator.close()
@@ -119,6 +123,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     app.state.metrics = metrics = Metrics()  # /metrics, see docs/operations.md
     metrics.add_collector(JobQueueCollector(jobs))
     install_error_handlers(app)
+    install_openapi(app)
     app.add_middleware(GZipMiddleware, minimum_size=2048)
     app.add_middleware(BodyLimit, default_bytes=settings.max_body_bytes,
                        path_limits=(("/api/v1/imports", settings.max_upload_bytes),))

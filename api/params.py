@@ -11,6 +11,12 @@ from layers.registry.hours import parse_local_datetime
 from layers.registry.service import Registry
 from layers.store import BBox
 
+#: Examples of the OpenAPI document (they are real: a seeded facility, a layer, People's
+#: Square), which clients and the fuzz tests start from.
+EXAMPLE_LAYER = "health_point"
+EXAMPLE_FACILITY = "training_site:site-01"
+EXAMPLE_LON, EXAMPLE_LAT = 121.4737, 31.2304
+
 
 def parse_bbox(value: str) -> BBox:
     """Parse ``west,south,east,north`` (WGS84 degrees) into a :class:`BBox`."""

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import types
+import typing
+from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from layers.registry.schema import Facility
 
@@ -14,6 +18,51 @@ class ErrorOut(BaseModel):
 
     error: str = Field(examples=["invalid_request"])
     message: str = Field(examples=["lon: Input should be a valid number (got 'abc')"])
+
+
+class GeoJSONResponse(JSONResponse):
+    """A JSON answer of media type ``application/geo+json`` (RFC 7946)."""
+
+    media_type = "application/geo+json"
+
+
+class StrictBody(BaseModel):
+    """A JSON request body taken as its schema says (extra fields refused).
+
+    Pydantic's lax mode reads ``0`` as the date 1970-01-01 and ``false`` as the number 0;
+    the OpenAPI document promises a ``YYYY-MM-DD`` string and a number, so a body here
+    gets a 422 for either.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _as_documented(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        problems = []
+        for name, info in cls.model_fields.items():
+            value = data.get(name)
+            if value is None:
+                continue
+            kinds = _kinds(info.annotation)
+            if kinds & {date, datetime} and not isinstance(value, str | date):
+                problems.append(f"{name}: a date is written as text, YYYY-MM-DD (got {value!r:.40})")
+            elif kinds & {int, float} and bool not in kinds and isinstance(value, bool):
+                problems.append(f"{name}: a number is expected (got {value!r})")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return data
+
+
+def _kinds(annotation: Any) -> set[Any]:
+    """The plain types an annotation admits (``date | None`` → ``{date, NoneType}``)."""
+    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
+        return {kind for arg in typing.get_args(annotation) for kind in _kinds(arg)}
+    if typing.get_origin(annotation) is typing.Annotated:
+        return _kinds(typing.get_args(annotation)[0])
+    return {annotation}
 
 
 class ServiceOut(BaseModel):

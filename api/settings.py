@@ -79,6 +79,9 @@ class Settings(BaseSettings):
         Lease of a running job; a job whose process died runs again once it expires.
     job_max_attempts
         Runs of one job before it fails as interrupted too often.
+    job_worker
+        Run queued jobs in this process (default). ``false`` makes an API-only process: it
+        accepts, lists and cancels jobs, and another process on the same database runs them.
     basemap_sources
         Online basemaps the web map tries, in order, comma-separated (``osm``,
         ``tianditu_vec``, ``tianditu_img``, ``amap``, ``tencent``); the first that answers is
@@ -200,6 +203,7 @@ class Settings(BaseSettings):
     job_lease_s: float = Field(default=30.0, ge=1)
     job_max_attempts: int = Field(default=3, ge=1)
     job_poll_s: float = Field(default=0.5, gt=0)
+    job_worker: bool = True
 
     def job_limits(self) -> JobLimits:
         """The job queue's bounds and timings (concurrency capped at the cores)."""

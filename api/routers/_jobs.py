@@ -10,10 +10,25 @@ from fastapi import Header, Request
 from fastapi.responses import JSONResponse, Response
 
 from api.deps import job_queue, job_worker
+from api.schemas import ErrorOut
 from layers.accounts.roles import Actor
 from layers.jobs import Job, JobScope, JobStatus
 
 Links = Callable[[Request, str], dict[str, str]]
+
+#: What every job endpoint may answer before it looks at the job.
+AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorOut, "description": "Not logged in (or credentials that do not verify)"},
+    403: {"model": ErrorOut, "description": "A role that may not use these jobs (or a session "
+          "write without its CSRF header)"},
+}  # fmt: skip
+#: The answers of cancelling or deleting a job besides 200 (a queued job cancelled).
+CANCEL_RESPONSES: dict[int | str, dict[str, Any]] = {
+    202: {"description": "The job runs: it is asked to stop (`cancel_requested` true)"},
+    204: {"description": "A finished job, deleted with its result"},
+    404: {"model": ErrorOut},
+    **AUTH_ERRORS,
+}
 
 IdempotencyKey = Annotated[
     str | None,

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Path
 from fastapi.responses import JSONResponse
 
 from api.deps import RegistryDep
+from api.params import EXAMPLE_FACILITY
 from api.schemas import ErrorOut, FacilityOut, facility_json
 
 router = APIRouter(prefix="/api/v1", tags=["facilities"])
@@ -17,7 +20,9 @@ router = APIRouter(prefix="/api/v1", tags=["facilities"])
     responses={404: {"model": ErrorOut}},
     summary="One facility",
 )
-def get_facility(facility_id: str, registry: RegistryDep) -> JSONResponse:
+def get_facility(
+    facility_id: Annotated[str, Path(examples=[EXAMPLE_FACILITY])], registry: RegistryDep
+) -> JSONResponse:
     """The facility with this id (e.g. `training_site:01`), with every recorded field and its
     opening hours as text in Chinese and English."""
     return JSONResponse(facility_json(registry.get(facility_id)))

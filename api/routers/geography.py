@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 
 from api.basemap_sources import page_config
 from api.deps import RegistryDep, SettingsDep, app_service
+from api.schemas import ErrorOut, FeatureCollectionOut, GeoJSONResponse
 from layers.basemap_tiles import BasemapTiles, BasemapUnavailableError, open_basemap_tiles
 from layers.registry import shipped
 
@@ -28,13 +29,12 @@ def basemap_tiles(request: Request) -> BasemapTiles:
 BasemapTilesDep = Annotated[BasemapTiles, Depends(basemap_tiles)]
 
 
-@router.get("/districts", summary="The 16 districts (GeoJSON)")
+@router.get("/districts", summary="The 16 districts (GeoJSON)", response_class=GeoJSONResponse,
+            response_model=FeatureCollectionOut)  # fmt: skip
 def districts(registry: RegistryDep) -> JSONResponse:
     """The 16 districts of Shanghai as a GeoJSON FeatureCollection (land boundaries,
     WGS84), with Chinese and English names."""
-    return JSONResponse(
-        shipped.load_geojson(registry.data_dir, "districts"), media_type="application/geo+json"
-    )
+    return GeoJSONResponse(shipped.load_geojson(registry.data_dir, "districts"))
 
 
 @router.get("/basemap/sources", summary="Basemaps the web map may use")
@@ -72,6 +72,9 @@ def basemap_sources(request: Request, settings: SettingsDep) -> dict[str, Any]:
     responses={
         200: {"content": {"application/vnd.mapbox-vector-tile": {}}},
         204: {"description": "No map data in this tile"},
+        404: {"model": ErrorOut, "description": "A zoom outside the archive, or x/y outside "
+              "the tile grid"},
+        503: {"model": ErrorOut, "description": "The shipped data has no basemap archive"},
     },
 )
 def basemap_tile(
@@ -93,10 +96,9 @@ def basemap_tile(
     )
 
 
-@router.get("/basemap/{name}", summary="Offline basemap layer (GeoJSON)")
+@router.get("/basemap/{name}", summary="Offline basemap layer (GeoJSON)",
+            response_class=GeoJSONResponse, response_model=FeatureCollectionOut)  # fmt: skip
 def basemap(name: BasemapName, registry: RegistryDep) -> JSONResponse:
     """Vector layers of the shipped data: districts, major roads, metro lines, the service
     area and the central subdistricts. Derived from OpenStreetMap (ODbL)."""
-    return JSONResponse(
-        shipped.load_geojson(registry.data_dir, name), media_type="application/geo+json"
-    )
+    return GeoJSONResponse(shipped.load_geojson(registry.data_dir, name))

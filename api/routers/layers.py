@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import JSONResponse
 
 from api.deps import RegistryDep
 from api.errors import RequestError
-from api.params import parse_bbox
-from api.schemas import ErrorOut, FeatureCollectionOut, LayersOut, facility_feature
+from api.params import EXAMPLE_LAYER, parse_bbox
+from api.schemas import (
+    ErrorOut,
+    FeatureCollectionOut,
+    GeoJSONResponse,
+    LayersOut,
+    facility_feature,
+)
 from layers.registry.catalog import DISTRICTS, SERVICE_LABELS, get_layer
 from layers.registry.schema import FacilityStatus
 from layers.store import FacilityQuery
@@ -51,11 +57,12 @@ def list_layers(registry: RegistryDep) -> JSONResponse:
 @router.get(
     "/layers/{layer}/features",
     response_model=FeatureCollectionOut,
+    response_class=GeoJSONResponse,
     responses={404: {"model": ErrorOut}, 422: {"model": ErrorOut}},
     summary="Facilities of a layer as GeoJSON",
 )
 def layer_features(
-    layer: str,
+    layer: Annotated[str, Path(examples=[EXAMPLE_LAYER])],
     registry: RegistryDep,
     bbox: Annotated[
         str | None, Query(description="west,south,east,north in WGS84 degrees")
@@ -86,12 +93,11 @@ def layer_features(
         FacilityQuery(layer=layer, bbox=box, district=district, statuses=statuses,
                       limit=limit, offset=offset)
     )
-    return JSONResponse(
+    return GeoJSONResponse(
         {
             "type": "FeatureCollection",
             "features": [facility_feature(f) for f in page.items],
             "numberMatched": page.total,
             "numberReturned": len(page.items),
-        },
-        media_type="application/geo+json",
+        }
     )

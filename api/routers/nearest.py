@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 
 from api.deps import RegistryDep
 from api.errors import RequestError
-from api.params import parse_open_at, query_point
+from api.params import EXAMPLE_LAT, EXAMPLE_LAYER, EXAMPLE_LON, parse_open_at, query_point
 from api.schemas import ErrorOut, NearestOut, facility_json
 from layers.registry.catalog import get_layer
 
@@ -25,9 +25,12 @@ router = APIRouter(prefix="/api/v1", tags=["nearest"])
 def nearest(
     request: Request,
     registry: RegistryDep,
-    lon: Annotated[float, Query(description="Longitude in `crs`", allow_inf_nan=True)],
-    lat: Annotated[float, Query(description="Latitude in `crs`", allow_inf_nan=True)],
-    layer: Annotated[str, Query(description="Layer id, e.g. relay_station")],
+    lon: Annotated[float, Query(description="Longitude in `crs`", allow_inf_nan=True,
+                                examples=[EXAMPLE_LON])],
+    lat: Annotated[float, Query(description="Latitude in `crs`", allow_inf_nan=True,
+                                examples=[EXAMPLE_LAT])],
+    layer: Annotated[str, Query(description="Layer id, e.g. relay_station",
+                                examples=[EXAMPLE_LAYER])],
     k: Annotated[int, Query(ge=1, le=50, description="Number of results, 1-50")] = 5,
     crs: Annotated[
         str, Query(description="CRS of lon/lat: wgs84 (GPS, OSM), gcj02 (Amap), bd09 (Baidu)")

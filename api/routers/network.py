@@ -5,14 +5,15 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 import numpy as np
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from shapely.geometry import mapping
 
 from api.deps import RegistryDep
 from api.errors import RequestError
-from api.params import query_point
+from api.params import EXAMPLE_LAT, EXAMPLE_LAYER, EXAMPLE_LON, query_point
+from api.schemas import ErrorOut, FeatureCollectionOut, GeoJSONResponse
 from geo.crs import to_wgs84
 from layers.networks import NetworkService
 
@@ -49,12 +50,14 @@ def networks(request: Request) -> JSONResponse:
     return JSONResponse({"networks": network_service(request).describe()})
 
 
-@router.get("/isochrones", summary="Areas reachable within given minutes")
+@router.get("/isochrones", summary="Areas reachable within given minutes",
+            response_class=GeoJSONResponse, response_model=FeatureCollectionOut,
+            responses={422: {"model": ErrorOut}})  # fmt: skip
 def get_isochrones(
     request: Request,
     registry: RegistryDep,
-    lon: Annotated[float, Query(description="Longitude in `crs`")],
-    lat: Annotated[float, Query(description="Latitude in `crs`")],
+    lon: Annotated[float, Query(description="Longitude in `crs`", examples=[EXAMPLE_LON])],
+    lat: Annotated[float, Query(description="Latitude in `crs`", examples=[EXAMPLE_LAT])],
     profile: Annotated[Profile, Query(description="walk or drive")] = "walk",
     minutes: Annotated[str, Query(description="Comma-separated thresholds, e.g. 5,10,15")] = "5,10,15",
     crs: Annotated[str, Query(description="wgs84, gcj02 or bd09")] = "wgs84",
@@ -76,13 +79,14 @@ def get_isochrones(
         }
         for m, area in zip(thresholds, areas, strict=True)
     ]
-    return JSONResponse({"type": "FeatureCollection", "features": features},
-                        media_type="application/geo+json")
+    return GeoJSONResponse({"type": "FeatureCollection", "features": features})
 
 
-@router.get("/layers/{layer}/service-area", summary="Area within reach of a layer's facilities")
+@router.get("/layers/{layer}/service-area", summary="Area within reach of a layer's facilities",
+            response_class=GeoJSONResponse, response_model=FeatureCollectionOut,
+            responses={404: {"model": ErrorOut}, 422: {"model": ErrorOut}})  # fmt: skip
 def layer_service_area(
-    layer: str,
+    layer: Annotated[str, Path(examples=[EXAMPLE_LAYER])],
     request: Request,
     minutes: Annotated[float, Query(gt=0, le=60, description="Minutes of travel")] = 10,
     profile: Annotated[Profile, Query(description="walk or drive")] = "walk",
@@ -99,8 +103,7 @@ def layer_service_area(
                        "network": net.name, "area_m2": round(area.area_m2),
                        "facilities_on_network": on_network},
     }
-    return JSONResponse({"type": "FeatureCollection", "features": [feature]},
-                        media_type="application/geo+json")
+    return GeoJSONResponse({"type": "FeatureCollection", "features": [feature]})
 
 
 class MatrixRequest(BaseModel):
@@ -115,7 +118,7 @@ class MatrixRequest(BaseModel):
     )
 
 
-@router.post("/matrix", summary="Travel-time matrix")
+@router.post("/matrix", summary="Travel-time matrix", responses={422: {"model": ErrorOut}})
 def matrix(body: MatrixRequest, request: Request, registry: RegistryDep) -> JSONResponse:
     """Travel times (seconds) and distances (metres) from every origin to every destination,
     door to door: a `network` pair includes the walk from the origin to its street and from

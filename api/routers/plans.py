@@ -7,12 +7,20 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, FastAPI, Path, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from api.deps import PlannerDep, PlanScopeDep, RegistryDep, SettingsDep, app_service, job_queue
-from api.routers._jobs import IdempotencyKey, cancel, job_body, job_list, submit
+from api.routers._jobs import (
+    AUTH_ERRORS,
+    CANCEL_RESPONSES,
+    IdempotencyKey,
+    cancel,
+    job_body,
+    job_list,
+    submit,
+)
 from api.routers.gaps import gap_service
-from api.schemas import ErrorOut
+from api.schemas import ErrorOut, StrictBody
 from layers.jobs import Job, JobStatus, ProgressCallback
 from layers.plans.result import PlanResult
 from layers.plans.service import (
@@ -27,15 +35,14 @@ router = APIRouter(prefix="/api/v1/plans", tags=["planning"])
 
 JOB_KIND = "plan"
 _RESPONSES: dict[int | str, dict[str, Any]] = {
-    409: {"model": ErrorOut}, 422: {"model": ErrorOut}, 429: {"model": ErrorOut},
+    409: {"model": ErrorOut}, 422: {"model": ErrorOut}, 429: {"model": ErrorOut}, **AUTH_ERRORS,
 }  # fmt: skip
 _PLAN_ID = Annotated[str, Path(max_length=64, description="The id returned by POST")]
 
 
-class PlanCreate(BaseModel):
+class PlanCreate(StrictBody):
     """A site-planning question."""
 
-    model_config = ConfigDict(extra="forbid")
 
     model: Literal["mclp", "pmedian", "lscp", "pcenter"] = Field(
         "mclp", description="mclp: most workers within max_minutes; pmedian: least "
@@ -150,7 +157,8 @@ def create_plan(
                   _links)  # fmt: skip
 
 
-@router.get("/{plan_id}", responses={404: {"model": ErrorOut}}, summary="A site plan")
+@router.get("/{plan_id}", responses={404: {"model": ErrorOut}, **AUTH_ERRORS},
+            summary="A site plan")  # fmt: skip
 def get_plan(request: Request, plan_id: _PLAN_ID, scope: PlanScopeDep) -> JSONResponse:
     """The job's `status` (`queued`, `running`, `done`, `failed`, `cancelled`), `progress`
     (message and fraction), `attempts` and times. When `done`: `summary` (objective,
@@ -163,7 +171,7 @@ def get_plan(request: Request, plan_id: _PLAN_ID, scope: PlanScopeDep) -> JSONRe
     return JSONResponse(_job_body(request, job))
 
 
-@router.delete("/{plan_id}", status_code=200, responses={404: {"model": ErrorOut}},
+@router.delete("/{plan_id}", status_code=200, responses=CANCEL_RESPONSES,
                summary="Cancel or delete a site plan")  # fmt: skip
 def delete_plan(request: Request, plan_id: _PLAN_ID, scope: PlanScopeDep) -> Response:
     """A queued plan is cancelled and never runs (`200`, status `cancelled`); a running
@@ -172,7 +180,7 @@ def delete_plan(request: Request, plan_id: _PLAN_ID, scope: PlanScopeDep) -> Res
     return cancel(request, scope, JOB_KIND, plan_id, _links)
 
 
-@router.get("", summary="Your site plans")
+@router.get("", responses=AUTH_ERRORS, summary="Your site plans")
 def list_plans(request: Request, scope: PlanScopeDep) -> JSONResponse:
     """The plans you may see (newest last, at most 200): your own; district staff also
     their district's; reviewers and administrators every plan. Results via their link."""

@@ -17,7 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from api.deps import StaffDep, WorkflowDep
 from api.errors import RequestError
-from api.schemas import ErrorOut, facility_json
+from api.params import EXAMPLE_FACILITY, EXAMPLE_LAYER
+from api.schemas import ErrorOut, StrictBody, facility_json
 from layers.registry.catalog import DISTRICTS, LayerKind, get_layer
 from layers.registry.exports import MEDIA_TYPES, export_bytes
 from layers.registry.schema import FACILITY_ID_PATTERN, CardKind, Facility, ReviewState
@@ -30,6 +31,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorOut} for status in (401, 403, 404, 409, 412, 422, 428)
 }
 FacilityId = Annotated[str, Path(pattern=FACILITY_ID_PATTERN, max_length=80,
+                                 examples=[EXAMPLE_FACILITY],
                                  description="Record id, e.g. relay_station:r1a2b3c4d5e6")]  # fmt: skip
 
 
@@ -44,7 +46,7 @@ def _optional_fields() -> dict[str, Any]:
 #: Any editable field of a record (absent fields are left as they are).
 FacilityFields = create_model(
     "FacilityFields",
-    __config__=ConfigDict(extra="forbid"),
+    __base__=StrictBody,
     comment=(str | None, Field(None, max_length=500, description="Why (kept in the history)")),
     **_optional_fields(),
 )
@@ -72,10 +74,8 @@ class HistoryOut(BaseModel):
     entries: list[dict[str, Any]]
 
 
-class CardIn(BaseModel):
+class CardIn(StrictBody):
     """A yellow card (整改通知书) or a red card (摘牌通知书)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     kind: CardKind
     reason: str = Field(min_length=1, max_length=500)
@@ -145,7 +145,8 @@ def _fields(body: BaseModel) -> tuple[dict[str, Any], str | None]:
     summary="Create a draft record",
 )
 def create_record(
-    layer: Annotated[str, Path(max_length=40)], body: FacilityFields, actor: StaffDep,  # type: ignore[valid-type]
+    layer: Annotated[str, Path(max_length=40, examples=[EXAMPLE_LAYER])], body: FacilityFields,
+    actor: StaffDep,  # type: ignore[valid-type]
     workflow: WorkflowDep,
 ) -> JSONResponse:
     """A new record of a registry layer, as a **draft** of its district (editors: their own
@@ -342,7 +343,8 @@ def review_action(
 @router.get("/layers/{layer}/export", responses=_ERRORS, summary="Export a registry layer",
             response_class=Response)  # fmt: skip
 def export_layer(
-    layer: Annotated[str, Path(max_length=40)], actor: StaffDep, workflow: WorkflowDep,
+    layer: Annotated[str, Path(max_length=40, examples=[EXAMPLE_LAYER])], actor: StaffDep,
+    workflow: WorkflowDep,
     format: Annotated[Literal["geojson", "gpkg", "csv", "xlsx"], Query()] = "xlsx",
     review: Annotated[str | None, Query(max_length=80, description="e.g. approved")] = None,
     include_deleted: bool = False,

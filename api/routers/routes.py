@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Path, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from api.deps import (
     RegistryDep,
@@ -18,8 +18,16 @@ from api.deps import (
     job_queue,
 )
 from api.errors import RequestError
-from api.routers._jobs import IdempotencyKey, cancel, job_body, job_list, submit
-from api.schemas import ErrorOut
+from api.routers._jobs import (
+    AUTH_ERRORS,
+    CANCEL_RESPONSES,
+    IdempotencyKey,
+    cancel,
+    job_body,
+    job_list,
+    submit,
+)
+from api.schemas import ErrorOut, StrictBody
 from layers.checkups.service import (
     DEFAULT_TIME_LIMIT_S,
     MAX_TIME_LIMIT_S,
@@ -32,19 +40,18 @@ router = APIRouter(prefix="/api/v1/routes", tags=["check-up routing"])
 JOB_KIND = "route"
 SAMPLE_PATH = ("samples", "checkup_week.json")
 _RESPONSES: dict[int | str, dict[str, Any]] = {
-    409: {"model": ErrorOut}, 422: {"model": ErrorOut}, 429: {"model": ErrorOut},
+    409: {"model": ErrorOut}, 422: {"model": ErrorOut}, 429: {"model": ErrorOut}, **AUTH_ERRORS,
 }  # fmt: skip
 _JOB_ID = Annotated[str, Path(max_length=64, description="The id returned by POST")]
 
 
-class RouteCreate(BaseModel):
+class RouteCreate(StrictBody):
     """A week (or any horizon) of check-up bookings and the vehicles to serve them.
 
     The fields are those of the request format in `docs/checkups.md`; they are checked
     by the service, which reports every problem with its field path.
     """
 
-    model_config = ConfigDict(extra="forbid")
 
     time_limit_s: float = Field(DEFAULT_TIME_LIMIT_S, gt=0, le=MAX_TIME_LIMIT_S,
                                 description="Search time in seconds (drive times and "
@@ -171,7 +178,8 @@ def create_route_plan(
     return submit(request, JOB_KIND, body.job_request(), actor, idempotency_key, _links)
 
 
-@router.get("/sample", summary="A demonstration check-up request")
+@router.get("/sample", responses={404: {"model": ErrorOut}},
+            summary="A demonstration check-up request")  # fmt: skip
 def get_route_sample(settings: SettingsDep) -> JSONResponse:
     """A week of invented bookings at real workplace locations (DEMO data, see
     `layers/checkups/sample.py`), ready to post to `POST /api/v1/routes`."""
@@ -182,7 +190,8 @@ def get_route_sample(settings: SettingsDep) -> JSONResponse:
     return JSONResponse(json.loads(path.read_text(encoding="utf-8")))
 
 
-@router.get("/{route_id}", responses={404: {"model": ErrorOut}}, summary="A check-up plan")
+@router.get("/{route_id}", responses={404: {"model": ErrorOut}, **AUTH_ERRORS},
+            summary="A check-up plan")  # fmt: skip
 def get_route_plan(request: Request, route_id: _JOB_ID, scope: RouteScopeDep) -> JSONResponse:
     """The job's `status` (`queued`, `running`, `done`, `failed`, `cancelled`), `progress`
     (message and fraction), `attempts` and times; `404` for another user's plan. When `done`: `routes` (one per vehicle and day: depot, departure
@@ -197,7 +206,7 @@ def get_route_plan(request: Request, route_id: _JOB_ID, scope: RouteScopeDep) ->
     return JSONResponse(_job_body(request, job))
 
 
-@router.delete("/{route_id}", status_code=200, responses={404: {"model": ErrorOut}},
+@router.delete("/{route_id}", status_code=200, responses=CANCEL_RESPONSES,
                summary="Cancel or delete a check-up plan")  # fmt: skip
 def delete_route_plan(request: Request, route_id: _JOB_ID, scope: RouteScopeDep) -> Response:
     """A queued plan is cancelled and never runs (`200`, status `cancelled`); a running
@@ -208,7 +217,7 @@ def delete_route_plan(request: Request, route_id: _JOB_ID, scope: RouteScopeDep)
 
 
 @router.get("/{route_id}/schedule.html", response_class=HTMLResponse,
-            responses={404: {"model": ErrorOut}, 409: {"model": ErrorOut}},
+            responses={404: {"model": ErrorOut}, 409: {"model": ErrorOut}, **AUTH_ERRORS},
             summary="Printable schedule")  # fmt: skip
 def get_route_schedule(request: Request, route_id: _JOB_ID, scope: RouteScopeDep) -> HTMLResponse:
     """A self-contained printable schedule: one page per vehicle-day with the ETA, start
@@ -217,7 +226,9 @@ def get_route_schedule(request: Request, route_id: _JOB_ID, scope: RouteScopeDep
     return HTMLResponse(_finished(request, route_id, scope)["schedule_html"])
 
 
-@router.get("/{route_id}/plan.csv", responses={404: {"model": ErrorOut}, 409: {"model": ErrorOut}},
+@router.get("/{route_id}/plan.csv", response_class=Response,
+            responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}},
+                       404: {"model": ErrorOut}, 409: {"model": ErrorOut}, **AUTH_ERRORS},
             summary="The plan as CSV")  # fmt: skip
 def get_route_csv(request: Request, route_id: _JOB_ID, scope: RouteScopeDep) -> Response:
     """One row per stop (`status` planned) and one per unassigned booking (`status`
@@ -227,7 +238,7 @@ def get_route_csv(request: Request, route_id: _JOB_ID, scope: RouteScopeDep) -> 
                     headers={"Content-Disposition": f'attachment; filename="checkup-plan-{route_id}.csv"'})  # fmt: skip
 
 
-@router.get("", summary="Your check-up plans")
+@router.get("", responses=AUTH_ERRORS, summary="Your check-up plans")
 def list_route_plans(request: Request, scope: RouteScopeDep) -> JSONResponse:
     """The check-up plans you may see (newest last, at most 200): your own; district staff
     also their district's; reviewers and administrators every plan."""

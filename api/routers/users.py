@@ -28,6 +28,8 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     422: {"model": ErrorOut, "description": "A bad field"},
 }
 _ETAG = re.compile(r'^(?:W/)?"(\d{1,18})"$')
+#: What an ``If-Match`` of this API may be (documented, so a malformed one is a 422).
+IF_MATCH_PATTERN = r'^\s*(\*|(W/)?"\d{1,18}")\s*$'
 
 
 class UserCreate(BaseModel):
@@ -85,7 +87,7 @@ def _expected_version(if_match: str | None) -> int | None:
     found = _ETAG.match(if_match.strip())
     if found is None:
         message = 'If-Match must be the ETag of the account as read, e.g. "3"'
-        raise RequestError(message, status_code=400, code="invalid_if_match")
+        raise RequestError(message, status_code=422, code="invalid_if_match")
     return int(found.group(1))
 
 
@@ -126,7 +128,8 @@ def update_user(
     body: UserUpdate,
     auth: AuthDep,
     actor: AdminDep,
-    if_match: Annotated[str | None, Header(max_length=64)] = None,
+    if_match: Annotated[str | None, Header(max_length=64, pattern=IF_MATCH_PATTERN,
+                                           description='The ETag as read, e.g. "3", or *')] = None,
 ) -> JSONResponse:
     """Change the role, district, display name, active flag or password. Fields not sent
     keep their value. With `If-Match` the change applies only if the account is still at

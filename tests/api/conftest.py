@@ -1,4 +1,5 @@
-"""An application on a temporary SQLite registry seeded from the shipped data."""
+"""An application on a temporary SQLite registry seeded from the shipped data; the fuzz
+tests' case count in the session summary."""
 
 from __future__ import annotations
 
@@ -26,3 +27,12 @@ def client(app_settings: Settings) -> Iterator[TestClient]:
         yield test_client
 
 
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The number of cases the Schemathesis fuzz tests generated (when they ran)."""
+    from tests.api import _fuzz
+
+    line = _fuzz.summary()
+    if line is not None:
+        terminalreporter.write_sep("-", line)
