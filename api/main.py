@@ -17,8 +17,8 @@ from api.basemap_sources import source_origins
 from api.errors import install_error_handlers
 from api.middleware import BodyLimit, SecurityHeaders
 from api.observability import JobQueueCollector, Metrics, RequestObserver
-from api.ratelimit import install_rate_limit
 from api.openapi import install_openapi
+from api.ratelimit import install_rate_limit
 from api.routers import (
     auth,
     embed,
