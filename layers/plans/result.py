@@ -167,6 +167,7 @@ def build_result(
     order = order[np.lexsort((demand.id[order], -workers[order]))]
     wp_rows = [{"id": str(demand.id[i]), "name": demand.name[i] or "未命名 / unnamed",
                 "district": demand.district[i], "workers": _whole(workers[i]),
+                "workers_basis": None if demand.basis is None else str(demand.basis[i]),
                 "lon": round(float(demand.lon[i]), 6), "lat": round(float(demand.lat[i]), 6),
                 "minutes": round(float(after.minutes[i]), 1),
                 "minutes_before": _num(before.minutes[i], 1),
