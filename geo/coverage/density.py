@@ -12,7 +12,8 @@ building footprint), its OSM category and keywords of its name, and with it two 
   cap*): a park holds at most ``site area (ha) x workers_per_ha``. For general uses it is
   the guide's floor-area figure at the plot ratio of the park's land use
   (:data:`DENSITIES` notes); for process industry, ports and waste sites, whose land is
-  mostly plant, yards and tanks, it is a low figure of its own.
+  mostly plant, yards and tanks, it is a low figure of its own (a judgement: no published
+  guide gives one).
 
 Large parks therefore cannot absorb a district's pool: the cap scales with the site at a
 realistic density, not with a plot-ratio floor area.

@@ -62,8 +62,8 @@ class PlanResult:
     existing
         The existing sites (id, name, layer, district, lon, lat, status).
     workplaces
-        Newly covered workplaces: id, name, district, workers, lon, lat, minutes, site_id,
-        method.
+        Newly covered workplaces: id, name, district, workers, workers_basis (what the
+        estimate rests on, or ``registry``), lon, lat, minutes, site_id, method.
     districts
         One row per district: new sites, upgrades, existing sites, workers in workplaces,
         covered before, newly covered, covered after.
