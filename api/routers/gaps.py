@@ -70,8 +70,11 @@ def medical_gaps(
     is in the workplace). A workplace is flagged when the walk exceeds `max_minutes` and it
     has at least `min_workers` workers; `score` = workers × minutes beyond the threshold;
     features are ordered by `rank` (1 = most underserved). Each feature has a one-line
-    `reason` in Chinese and English. OpenStreetMap under-records community health centres,
-    so walking times are upper bounds."""
+    `reason` in Chinese and English. Workers are an estimate (official employment spread
+    over parks and buildings, capped by a density per land use) unless a published
+    registry record gives the workplace's 职工数: `workers_basis` says which (`registry`,
+    `footprints`, `site density cap`, `floor-area cap`, `floor-area share`). OpenStreetMap
+    under-records community health centres, so walking times are upper bounds."""
     service = gap_service(request, registry, settings)
     result = service.medical_gaps(max_minutes=max_minutes, min_workers=min_workers)
     return JSONResponse(medical_collection(service, result, flagged_only=flagged_only,

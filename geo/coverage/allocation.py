@@ -1,13 +1,16 @@
 """Estimated workers per workplace: official employment allocated by floor-area proxies.
 
-The rule (documented with its numbers in ``docs/coverage.md``):
+The rule (documented with its numbers and sources in ``docs/coverage.md``):
 
 1. **Deduplicate.** A work building whose representative point lies inside an
    industrial/business park polygon is attached to that park and not counted on its own
-   (:func:`attach_buildings_to_parks`); the park's floor-area proxy already covers it.
+   (:func:`attach_buildings_to_parks`).
 2. **Floor-area proxy** (:func:`floor_area_proxy`): footprint (or site) area times the
    number of levels when tagged, else a default per kind and category
-   (:data:`DEFAULT_LEVELS`; for park polygons the "levels" act as a plot ratio).
+   (:data:`DEFAULT_LEVELS`; for park polygons the "levels" act as a plot ratio). A park
+   whose attached buildings cover at least :data:`MIN_FOOTPRINT_COVERAGE` of its site takes
+   the floor area of those buildings instead (:func:`park_floor_area`): its workers are
+   spread by the building footprints inside it, not by its site.
 3. **Who works elsewhere.** Employment in education, health and social work, culture and
    sport, and public administration (census sections P, Q, R, S) works in schools,
    hospitals, venues and government offices, not in parks or office buildings; it is
@@ -19,13 +22,15 @@ The rule (documented with its numbers in ``docs/coverage.md``):
    offices. Employment not tied to a unit polygon (the functional zones of Pudong) and, in
    the other districts, the whole eligible total form a district pool spread over all the
    district's workplaces.
-5. **Capacity.** No workplace gets more than ``floor area / min m² per worker``
-   (:data:`MIN_M2_PER_WORKER`); the excess of a pool is elsewhere (unmapped).
+5. **Capacity** (:mod:`geo.coverage.density`): no workplace gets more than its land use's
+   realistic density allows -- floor area / m² per worker, and for parks site hectares x
+   workers per hectare; the excess of a pool is elsewhere (unmapped).
 6. **Overrides** (registry data: the application forms carry 职工数) replace the estimate of
    a workplace and are taken out of its pool first.
 
 Everything is integer people, so per district
-``allocated + elsewhere_sector + elsewhere_unmapped == official`` holds exactly.
+``allocated + elsewhere_sector + elsewhere_unmapped == official`` holds exactly. Each
+workplace's figure carries its basis (:data:`BASES`, :func:`workers_basis`).
 """
 
 from __future__ import annotations
@@ -54,10 +59,14 @@ DEFAULT_LEVELS: dict[tuple[str, str], float] = {
 }
 #: Fallback levels for a kind whose category is not in :data:`DEFAULT_LEVELS`.
 FALLBACK_LEVELS: dict[str, float] = {"park": 1.0, "building": 2.0}
-#: Smallest plausible gross floor area per worker (m²) by category: dense offices about
-#: 10 m², factories 25 m², warehouses 50 m². Caps the workers a workplace can hold.
-MIN_M2_PER_WORKER: dict[str, float] = {"commercial": 10.0, "industrial": 25.0, "warehouse": 50.0}
-FALLBACK_M2_PER_WORKER = 25.0
+#: Smallest share of a park's site its attached building footprints must cover for the park
+#: to take its floor area from them (below it OSM maps only some of its buildings).
+#: Industrial projects must cover at least 30 % of their plot (建筑系数, 国土资发〔2008〕24号);
+#: landuse polygons also hold roads and green space, hence the lower bar.
+MIN_FOOTPRINT_COVERAGE = 0.2
+#: Basis of each workplace's figure, as reported to users (``workers_basis``).
+BASES: tuple[str, ...] = ("registry", "footprints", "site density cap", "floor-area cap",
+                          "floor-area share")  # fmt: skip
 #: Census sections whose workers are counted elsewhere (schools, hospitals, venues,
 #: government offices): education, health and social work, culture/sport/entertainment,
 #: public administration.
@@ -116,17 +125,20 @@ class Allocation:
     workers
         ``(N,)`` int64 estimated (or overridden) workers per workplace.
     capacity
-        ``(N,)`` int64 cap used (floor area / min m² per worker).
+        ``(N,)`` int64 cap used (the land use's density, :mod:`geo.coverage.density`).
     overridden
         ``(N,)`` bool, True where registry data set the count.
     districts
         One :class:`DistrictReconciliation` per district of the official table.
+    basis
+        ``(N,)`` what each figure rests on (:data:`BASES`, :func:`workers_basis`).
     """
 
     workers: np.ndarray
     capacity: np.ndarray
     overridden: np.ndarray
     districts: tuple[DistrictReconciliation, ...]
+    basis: np.ndarray
 
     def totals(self) -> dict[str, int]:
         """City totals: official, allocated, elsewhere_sector, elsewhere_unmapped."""
@@ -192,16 +204,61 @@ def floor_area_proxy(
     return np.maximum(area, 0.0) * used
 
 
-def capacity_workers(
-    category: np.ndarray,
-    floor_area_m2: np.ndarray,
-    min_m2_per_worker: Mapping[str, float] = MIN_M2_PER_WORKER,
+def park_floor_area(
+    site_area_m2: np.ndarray,
+    site_floor_m2: np.ndarray,
+    footprint_m2: np.ndarray,
+    footprint_floor_m2: np.ndarray,
+    min_coverage: float = MIN_FOOTPRINT_COVERAGE,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Floor area of parks: from their buildings where OSM maps enough of them.
+
+    Parameters
+    ----------
+    site_area_m2, site_floor_m2
+        ``(P,)`` site area and its plot-ratio floor area (:func:`floor_area_proxy`).
+    footprint_m2, footprint_floor_m2
+        ``(P,)`` total footprint and floor area of the buildings attached to each park.
+    min_coverage
+        Smallest footprint / site share for the footprints to be used.
+
+    Returns
+    -------
+    floor, from_footprints
+        ``(P,)`` float64 floor area and ``(P,)`` bool, True where it is the footprints'.
+    """
+    site = np.asarray(site_area_m2, dtype=float)
+    fp = np.asarray(footprint_m2, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        coverage = np.where(site > 0, fp / site, 0.0)
+    used = (fp > 0) & (coverage >= min_coverage)
+    floor = np.where(used, np.asarray(footprint_floor_m2, dtype=float),
+                     np.asarray(site_floor_m2, dtype=float))  # fmt: skip
+    return floor, used
+
+
+def workers_basis(
+    workers: np.ndarray,
+    capacity: np.ndarray,
+    overridden: np.ndarray,
+    site_bound: np.ndarray,
+    from_footprints: np.ndarray,
 ) -> np.ndarray:
-    """Most workers a workplace can hold: floor area / smallest m² per worker (int64)."""
-    per = np.array(
-        [min_m2_per_worker.get(str(c), FALLBACK_M2_PER_WORKER) for c in category], dtype=float
-    )
-    return np.floor(np.asarray(floor_area_m2, float) / per).astype(np.int64)
+    """What each workplace's figure rests on (one of :data:`BASES`).
+
+    ``registry`` where an override set it; where the workplace is full, ``site density
+    cap`` or ``floor-area cap`` (whichever cap bound); otherwise ``footprints`` for a park
+    weighted by its buildings, else ``floor-area share`` (its share of the pool).
+    """
+    workers = np.asarray(workers, dtype=np.int64)
+    full = (workers >= np.asarray(capacity, dtype=np.int64)) & (workers > 0)
+    out = np.full(workers.shape[0], "floor-area share", dtype=object)
+    out[np.asarray(from_footprints, dtype=bool)] = "footprints"
+    site = np.asarray(site_bound, dtype=bool)
+    out[full & site] = "site density cap"
+    out[full & ~site] = "floor-area cap"
+    out[np.asarray(overridden, dtype=bool)] = "registry"
+    return out
 
 
 def fill_pool(pool: int, weight: np.ndarray, cap: np.ndarray) -> np.ndarray:
@@ -251,6 +308,9 @@ def allocate_workers(
     capacity: np.ndarray,
     official: OfficialEmployment,
     overrides: np.ndarray | None = None,
+    *,
+    site_bound: np.ndarray | None = None,
+    from_footprints: np.ndarray | None = None,
 ) -> Allocation:
     """Allocate official employment to workplaces (see the module docstring for the rule).
 
@@ -268,6 +328,9 @@ def allocate_workers(
         The official figures.
     overrides
         ``(N,)`` float, workers from registry data or NaN.
+    site_bound, from_footprints
+        ``(N,)`` bool: the capacity is the site density cap; the park's floor area is that
+        of its buildings. Only used to name each figure's basis (default: all False).
 
     Returns
     -------
@@ -349,4 +412,8 @@ def allocate_workers(
                            rows[-1].elsewhere_unmapped)  # fmt: skip
     outside = ~np.isin(district, list(official.district_total))
     workers[outside & ~overridden] = 0
-    return Allocation(workers=workers, capacity=cap, overridden=overridden, districts=tuple(rows))
+    no = np.zeros(n, dtype=bool)
+    basis = workers_basis(workers, cap, overridden, no if site_bound is None else site_bound,
+                          no if from_footprints is None else from_footprints)  # fmt: skip
+    return Allocation(workers=workers, capacity=cap, overridden=overridden,
+                      districts=tuple(rows), basis=basis)  # fmt: skip

@@ -24,9 +24,10 @@ from geo.coverage.allocation import (
     ELSEWHERE_SECTIONS,
     OfficialEmployment,
     attach_buildings_to_parks,
-    capacity_workers,
     floor_area_proxy,
+    park_floor_area,
 )
+from geo.coverage.density import density_caps, land_uses
 from geo.network.csr import Network, load_network
 from geo.network.estimate import Calibration, network_calibration
 from layers.registry.shipped import DEMAND_DIR, WORKPLACES_PATH, ShippedDataError
@@ -50,8 +51,12 @@ class Workplaces:
     """Deduplicated workplaces (parks, and buildings outside every park), in file order.
 
     All attributes are ``(N,)`` arrays; ``geometry`` holds shapely polygons (WGS84),
-    ``floor_area_m2`` the floor-area proxy, ``capacity`` the most workers it can hold and
-    ``attached_buildings`` the number of buildings attached to each park.
+    ``floor_area_m2`` the floor-area proxy (for a park whose buildings are mapped, the
+    floor area of its buildings: ``from_footprints``), ``land_use`` the key of its
+    employment density (:mod:`geo.coverage.density`), ``capacity`` the most workers it can
+    hold at that density (``site_bound`` where the site density cap set it),
+    ``attached_buildings`` the number of buildings attached to each park and
+    ``footprint_m2`` their total footprint.
     """
 
     id: np.ndarray
@@ -69,6 +74,10 @@ class Workplaces:
     capacity: np.ndarray
     attached_buildings: np.ndarray
     n_buildings_attached: int
+    land_use: np.ndarray
+    site_bound: np.ndarray
+    from_footprints: np.ndarray
+    footprint_m2: np.ndarray
 
     def __len__(self) -> int:
         return int(self.id.shape[0])
@@ -100,23 +109,39 @@ def load_workplaces(data_dir: Path) -> Workplaces:
     lon, lat = frame["lon"].to_numpy(float), frame["lat"].to_numpy(float)
     park_of = attach_buildings_to_parks(geometry[parks], lon[buildings], lat[buildings])
     keep = np.sort(np.r_[parks, buildings[park_of < 0]])
+    all_levels = frame["levels"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    all_kind = frame["kind"].to_numpy(dtype=object)
+    all_category = frame["category"].to_numpy(dtype=object)
+    all_area = frame["area_m2"].to_numpy(dtype=float)
+    all_floor = floor_area_proxy(all_kind, all_category, all_area, all_levels)
+    # buildings attached to a park: their count, footprint and floor area per park
+    inside = park_of >= 0
+    host = parks[park_of[inside]]
     attached = np.zeros(len(frame), dtype=np.int64)
-    np.add.at(attached, parks[park_of[park_of >= 0]], 1)
+    np.add.at(attached, host, 1)
+    footprint = np.zeros(len(frame))
+    np.add.at(footprint, host, np.nan_to_num(all_area[buildings[inside]], nan=0.0))
+    footprint_floor = np.zeros(len(frame))
+    np.add.at(footprint_floor, host, all_floor[buildings[inside]])
+    floor = all_floor.copy()
+    from_fp = np.zeros(len(frame), dtype=bool)
+    floor[parks], from_fp[parks] = park_floor_area(all_area[parks], all_floor[parks],
+                                                   footprint[parks], footprint_floor[parks])  # fmt: skip
     sub = frame.iloc[keep]
-    levels = sub["levels"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
-    kind = sub["kind"].to_numpy(dtype=object)
-    category = sub["category"].to_numpy(dtype=object)
-    area = sub["area_m2"].to_numpy(dtype=float)
-    floor = floor_area_proxy(kind, category, area, levels)
-    logger.info("workplaces: %d parks, %d buildings (%d attached to parks)", parks.size,
-                buildings.size, int((park_of >= 0).sum()))  # fmt: skip
+    kind, category, name = all_kind[keep], all_category[keep], _text(sub["name"])
+    use = land_uses(kind, category, name)
+    caps = density_caps(kind, use, floor[keep], all_area[keep])
+    logger.info("workplaces: %d parks (%d weighted by their buildings), %d buildings (%d "
+                "attached to parks)", parks.size, int(from_fp.sum()), buildings.size,
+                int(inside.sum()))  # fmt: skip
     return Workplaces(
-        id=sub["id"].to_numpy(dtype=str), kind=kind, category=category,
-        name=_text(sub["name"]), district=_text(sub["district"]),
-        subdistrict=_text(sub["subdistrict"]), area_m2=area, levels=levels,
-        lon=lon[keep], lat=lat[keep], geometry=geometry[keep], floor_area_m2=floor,
-        capacity=capacity_workers(category, floor), attached_buildings=attached[keep],
-        n_buildings_attached=int((park_of >= 0).sum()),
+        id=sub["id"].to_numpy(dtype=str), kind=kind, category=category, name=name,
+        district=_text(sub["district"]), subdistrict=_text(sub["subdistrict"]),
+        area_m2=all_area[keep], levels=all_levels[keep], lon=lon[keep], lat=lat[keep],
+        geometry=geometry[keep], floor_area_m2=floor[keep], capacity=caps.capacity,
+        attached_buildings=attached[keep], n_buildings_attached=int(inside.sum()),
+        land_use=use, site_bound=caps.site_bound, from_footprints=from_fp[keep],
+        footprint_m2=footprint[keep],
     )  # fmt: skip
 
 

@@ -70,7 +70,7 @@ def lunch_reason(result: LunchResult, i: int) -> dict[str, str]:
     return {"zh": zh, "en": en}
 
 
-def _base(service: GapService, i: int) -> dict[str, Any]:
+def _base(service: GapService, result: MedicalResult | LunchResult, i: int) -> dict[str, Any]:
     wp = service.workplaces
     return {
         "name": wp.name[i],
@@ -79,8 +79,10 @@ def _base(service: GapService, i: int) -> dict[str, Any]:
         "district": wp.district[i],
         "subdistrict": wp.subdistrict[i],
         "area_m2": round(float(wp.area_m2[i]), 1),
-        "workers": int(service.workers[i]),
-        "workers_overridden": bool(service.allocation.overridden[i]),
+        "workers": int(result.workers[i]),
+        "workers_estimated": result.basis[i] != "registry",
+        "workers_basis": str(result.basis[i]),
+        "workers_overridden": result.basis[i] == "registry",
         "lon": round(float(wp.lon[i]), 6),
         "lat": round(float(wp.lat[i]), 6),
     }
@@ -91,7 +93,7 @@ def medical_properties(service: GapService, result: MedicalResult, i: int) -> di
     ref = result.nearest[i]
     reason = medical_reason(result, i)
     return {
-        **_base(service, i),
+        **_base(service, result, i),
         "flagged": bool(result.gaps.flagged[i]),
         "score": round(float(result.gaps.score[i]), 1),
         "rank": int(result.gaps.rank[i]),
@@ -110,7 +112,7 @@ def lunch_properties(service: GapService, result: LunchResult, i: int) -> dict[s
     """Feature properties of workplace ``i`` for the lunch answer."""
     reason = lunch_reason(result, i)
     return {
-        **_base(service, i),
+        **_base(service, result, i),
         "flagged": bool(result.gaps.flagged[i]),
         "score": round(float(result.gaps.score[i]), 1),
         "rank": int(result.gaps.rank[i]),
@@ -192,7 +194,8 @@ def lunch_collection(
         "workers_flagged": result.workers_flagged,
         "worst": [
             {"id": str(service.workplaces.id[i]), "name": names[i],
-             "district": service.workplaces.district[i], "workers": int(result.workers[i])}
+             "district": service.workplaces.district[i], "workers": int(result.workers[i]),
+             "workers_basis": str(result.basis[i])}
             for i in worst.index.tolist()
         ],
         "worst_workers_total": worst.workers_total,
@@ -204,11 +207,11 @@ def lunch_collection(
 
 
 CSV_COLUMNS = {
-    "medical": ("rank", "id", "name", "kind", "district", "subdistrict", "workers", "flagged",
-                "score", "minutes_to_medical", "nearest_medical_id", "nearest_medical_name",
+    "medical": ("rank", "id", "name", "kind", "district", "subdistrict", "workers",
+                "workers_basis", "flagged", "score", "minutes_to_medical", "nearest_medical_id", "nearest_medical_name",
                 "nearest_medical_layer", "method", "reason_zh", "reason_en", "lon", "lat"),
-    "lunch": ("rank", "id", "name", "kind", "district", "subdistrict", "workers", "flagged",
-              "score", "outlets_reachable", "supply_per_1000_workers", "method", "reason_zh",
+    "lunch": ("rank", "id", "name", "kind", "district", "subdistrict", "workers",
+              "workers_basis", "flagged", "score", "outlets_reachable", "supply_per_1000_workers", "method", "reason_zh",
               "reason_en", "lon", "lat"),
 }  # fmt: skip
 

@@ -24,17 +24,18 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
+import shapely
 
 from geo._once import OnceMap, once_property
 from geo.coverage import lunch as lunch_mod
 from geo.coverage import medical as medical_mod
-from geo.coverage.allocation import Allocation, allocate_workers
+from geo.coverage.allocation import Allocation, OfficialEmployment, allocate_workers
 from geo.coverage.errors import InvalidThresholdError
 from geo.coverage.incremental import CatchmentRows, IncrementalNearest, IncrementalTwoStep, Row
 from geo.coverage.reach import METHOD_NAMES, Reach, ReachModel
@@ -60,7 +61,9 @@ FOOD_LAYER = "food"
 MEDICAL_HORIZON_MINUTES = 90.0
 #: Largest lunch walk accepted (minutes).
 MAX_WALK_MINUTES = 30.0
-#: Extra keys a registry record may carry to override a workplace's workers (职工数).
+#: Extra keys a registry record may carry to override a workplace's workers (职工数); a
+#: record's ``n_workers`` (职工数 of the application form) does too, for the workplace named
+#: by ``extra.workplace_id`` or else the one whose polygon contains the record.
 OVERRIDE_WORKPLACE_KEY = "workplace_id"
 OVERRIDE_WORKERS_KEY = "workers"
 
@@ -132,6 +135,7 @@ class MedicalResult:
     method: np.ndarray
     workers: np.ndarray
     layers: tuple[str, ...]
+    basis: np.ndarray
 
     @property
     def n_flagged(self) -> int:
@@ -155,6 +159,7 @@ class LunchResult:
     method: np.ndarray
     workers: np.ndarray
     worst: lunch_mod.WorstPlaces
+    basis: np.ndarray
 
     @property
     def n_flagged(self) -> int:
@@ -196,8 +201,10 @@ class GapService:
     food_layer
         The food-outlet layer.
     overrides
-        Workers per workplace id from registry data (application forms); taken from
-        registry records carrying ``extra.workplace_id`` and ``extra.workers`` as well.
+        Workers per workplace id from registry data (application forms). Records of the
+        medical layers override too (:func:`record_overrides`): their ``n_workers`` (职工数)
+        or ``extra.workers``, for ``extra.workplace_id`` or the workplace containing them.
+        The allocation follows the registry: it is redone when those overrides change.
     networks, calibration
         Walk networks and estimate calibration (default: the shipped ones).
     """
@@ -228,6 +235,10 @@ class GapService:
         self._refs: dict[str, FacilityRef] = {}
         self._lunch: dict[float, IncrementalTwoStep] = {}
         self._lunch_state: dict[float, _LayerState] = {}
+        self._lunch_allocation: dict[float, Allocation] = {}
+        self._allocation: Allocation | None = None
+        self._allocation_versions: tuple[object, ...] | None = None
+        self._override_values: np.ndarray | None = None
         self.last_update: UpdateStats | None = None
 
     # ------------------------------------------------------------------ inputs
@@ -237,19 +248,62 @@ class GapService:
         return load_workplaces(self.data_dir)
 
     @once_property
-    def allocation(self) -> Allocation:
-        """Workers per workplace and the reconciliation with the official totals."""
+    def official(self) -> OfficialEmployment:
+        """The official employment figures."""
+        return load_official_employment(self.data_dir)
+
+    @once_property
+    def _containing(self) -> shapely.STRtree:
+        return shapely.STRtree(self.workplaces.geometry)
+
+    def workplace_at(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+        """Index of the workplace whose polygon contains each point (smallest), or -1."""
+        out = np.full(len(lon), -1, dtype=np.int64)
+        if len(lon) == 0:
+            return out
+        points = shapely.points(np.asarray(lon, float), np.asarray(lat, float))
+        p_idx, w_idx = self._containing.query(points, predicate="within")
+        area = self.workplaces.area_m2[w_idx]
+        order = np.lexsort((w_idx, area, p_idx))
+        p_sorted, w_sorted = p_idx[order], w_idx[order]
+        first = np.r_[True, p_sorted[1:] != p_sorted[:-1]] if p_sorted.size else p_sorted
+        out[p_sorted[first]] = w_sorted[first]
+        return out
+
+    def override_values(self) -> np.ndarray:
+        """``(N,)`` workers set by registry data (NaN where none): records, then the mapping."""
         wp = self.workplaces
-        overrides = dict(self._overrides)
-        for layer in self.medical_layers:
-            overrides.update(_overrides_from(self.source.facilities(layer)))
-        values = np.full(len(wp), np.nan)
         index = {wid: i for i, wid in enumerate(wp.id.tolist())}
-        for wid, workers in overrides.items():
+        records: list[Facility] = []
+        for layer in self.medical_layers:
+            records.extend(self.source.facilities(layer))
+        values = record_overrides(records, index, self.workplace_at, len(wp))
+        for wid, workers in self._overrides.items():
             if wid in index:
                 values[index[wid]] = float(workers)
-        return allocate_workers(wp.district, wp.subdistrict, wp.floor_area_m2, wp.capacity,
-                                load_official_employment(self.data_dir), values)  # fmt: skip
+        return values
+
+    @property
+    def allocation(self) -> Allocation:
+        """Workers per workplace and the reconciliation with the official totals.
+
+        Redone when the overrides in the medical layers change (compared by layer version).
+        """
+        with self._lock:
+            versions = tuple(self.source.version(layer) for layer in self.medical_layers)
+            if self._allocation is not None and versions == self._allocation_versions:
+                return self._allocation
+            values = self.override_values()
+            if self._allocation is None or not np.array_equal(values, self._override_values,
+                                                              equal_nan=True):  # fmt: skip
+                wp = self.workplaces
+                self._allocation = allocate_workers(
+                    wp.district, wp.subdistrict, wp.floor_area_m2, wp.capacity, self.official,
+                    values, site_bound=wp.site_bound, from_footprints=wp.from_footprints,
+                )  # fmt: skip
+                self._override_values = values
+            self._allocation_versions = versions
+            return self._allocation
 
     @property
     def workers(self) -> np.ndarray:
@@ -292,14 +346,15 @@ class GapService:
         with self._lock:
             state = self._sync_medical()
             answer = state.answer()
-        workers = self.workers
+            allocation = self.allocation
+        workers = allocation.workers
         gaps = medical_mod.flag_medical(answer.time_s, workers, max_minutes=max_minutes,
                                         min_workers=min_workers)  # fmt: skip
         ids = state.rows.ids
         nearest = [self._refs.get(ids[s]) if s >= 0 else None for s in answer.facility.tolist()]
         method = _method_names(answer.method)
         return MedicalResult(float(max_minutes), float(min_workers), gaps, nearest, method,
-                             workers, self.medical_layers)  # fmt: skip
+                             workers, self.medical_layers, allocation.basis)  # fmt: skip
 
     def _medical_row(self, refs: Sequence[FacilityRef]) -> list[Row]:
         lon = np.array([r.lon for r in refs], dtype=float)
@@ -368,21 +423,27 @@ class GapService:
                        f"{MAX_WALK_MINUTES:g}, got {walk_minutes:g}")  # fmt: skip
             raise InvalidThresholdError(message)
         with self._lock:
-            state = self._sync_lunch(float(walk_minutes))
+            allocation = self.allocation
+            state = self._sync_lunch(float(walk_minutes), allocation)
             answer = state.answer()
-        workers = self.workers
+        workers = allocation.workers
         gaps = lunch_mod.flag_lunch(answer.supply_per_1000_workers, answer.outlets_reachable,
                                     workers, min_supply_per_1000=min_supply_per_1000,
                                     min_workers=min_workers)  # fmt: skip
         worst = lunch_mod.worst_places(gaps, workers)
         return LunchResult(float(walk_minutes), float(min_supply_per_1000), float(min_workers),
-                           gaps, self.reach_model.workplace_method, workers, worst)  # fmt: skip
+                           gaps, self.reach_model.workplace_method, workers, worst,
+                           allocation.basis)  # fmt: skip
 
-    def _sync_lunch(self, walk_minutes: float) -> IncrementalTwoStep:
+    def _sync_lunch(self, walk_minutes: float, allocation: Allocation) -> IncrementalTwoStep:
         started = time.perf_counter()
         version = self.source.version(self.food_layer)
         old = self._lunch_state.get(walk_minutes)
         state = self._lunch.get(walk_minutes)
+        if state is not None and self._lunch_allocation.get(walk_minutes) is not allocation:
+            state = IncrementalTwoStep(state.rows, allocation.workers)  # workers changed
+            self._lunch[walk_minutes] = state
+            self._lunch_allocation[walk_minutes] = allocation
         if state is not None and old is not None and old.version == version:
             return state
         records = _records(self.source.facilities(self.food_layer))
@@ -396,7 +457,8 @@ class GapService:
             store = CatchmentRows(len(self.workplaces))
             for ref, row in zip(refs, rows, strict=True):
                 store.add(ref.id, ref.lon, ref.lat, row, lunch_mod.outlet_weight(ref.services))
-            state = IncrementalTwoStep(store, self.workers)
+            state = IncrementalTwoStep(store, allocation.workers)
+            self._lunch_allocation[walk_minutes] = allocation
         else:
             for fid in minus:
                 if fid in state.rows:
@@ -460,11 +522,38 @@ def _method_names(codes: np.ndarray) -> np.ndarray:
     return out
 
 
-def _overrides_from(facilities: Iterable[Facility]) -> dict[str, int]:
-    out: dict[str, int] = {}
+def record_overrides(
+    facilities: Iterable[Facility],
+    index: Mapping[str, int],
+    locate: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    n: int,
+) -> np.ndarray:
+    """Workers per workplace from registry records (NaN where none).
+
+    A record's figure is ``extra.workers`` or else its ``n_workers`` (职工数); its workplace
+    is ``extra.workplace_id`` or else the one whose polygon contains it (``locate``). Where
+    several records name one workplace the largest figure counts (two forms of one park
+    report the same park's workers).
+    """
+    values = np.full(n, np.nan)
+    pending: list[tuple[float, float, float]] = []
     for f in facilities:
-        wid = f.extra.get(OVERRIDE_WORKPLACE_KEY)
         workers = f.extra.get(OVERRIDE_WORKERS_KEY)
-        if isinstance(wid, str) and isinstance(workers, int | float) and workers >= 0:
-            out[wid] = int(workers)
-    return out
+        if not (isinstance(workers, int | float) and not isinstance(workers, bool)
+                and np.isfinite(workers) and workers >= 0):  # fmt: skip
+            workers = f.n_workers
+        if workers is None:
+            continue
+        wid = f.extra.get(OVERRIDE_WORKPLACE_KEY)
+        if isinstance(wid, str):
+            if wid in index:
+                i = index[wid]
+                values[i] = max(float(workers), np.nan_to_num(values[i], nan=-1.0))
+        elif f.located:
+            pending.append((float(f.lon or 0.0), float(f.lat or 0.0), float(workers)))
+    if pending:
+        where = locate(np.array([p[0] for p in pending]), np.array([p[1] for p in pending]))
+        for i, (_, _, workers) in zip(where.tolist(), pending, strict=True):
+            if i >= 0:
+                values[i] = max(workers, np.nan_to_num(values[i], nan=-1.0))
+    return np.round(values)

@@ -62,8 +62,8 @@ class PlanResult:
     existing
         The existing sites (id, name, layer, district, lon, lat, status).
     workplaces
-        Newly covered workplaces: id, name, district, workers, lon, lat, minutes, site_id,
-        method.
+        Newly covered workplaces: id, name, district, workers, workers_basis (what the
+        estimate rests on, or ``registry``), lon, lat, minutes, site_id, method.
     districts
         One row per district: new sites, upgrades, existing sites, workers in workplaces,
         covered before, newly covered, covered after.
@@ -167,6 +167,7 @@ def build_result(
     order = order[np.lexsort((demand.id[order], -workers[order]))]
     wp_rows = [{"id": str(demand.id[i]), "name": demand.name[i] or "未命名 / unnamed",
                 "district": demand.district[i], "workers": _whole(workers[i]),
+                "workers_basis": None if demand.basis is None else str(demand.basis[i]),
                 "lon": round(float(demand.lon[i]), 6), "lat": round(float(demand.lat[i]), 6),
                 "minutes": round(float(after.minutes[i]), 1),
                 "minutes_before": _num(before.minutes[i], 1),

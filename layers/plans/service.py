@@ -184,6 +184,9 @@ class Demand:
     lat: np.ndarray
     workers: np.ndarray
     reach: ReachModel
+    #: What each workplace's workers figure rests on (``registry``, ``footprints``, ...;
+    #: :data:`geo.coverage.allocation.BASES`); None where the caller gave plain weights.
+    basis: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.id.shape[0])
@@ -192,8 +195,10 @@ class Demand:
     def from_gap_service(cls, gaps: GapService) -> Demand:
         """The gap service's deduplicated workplaces, allocated workers and walking model."""
         wp = gaps.workplaces
+        allocation = gaps.allocation
         return cls(wp.id, wp.name, wp.district, wp.lon, wp.lat,
-                   np.asarray(gaps.workers, dtype=np.float64), gaps.reach_model)  # fmt: skip
+                   np.asarray(allocation.workers, dtype=np.float64), gaps.reach_model,
+                   allocation.basis)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -243,15 +248,33 @@ class PlanService:
     def __init__(self, source: FacilitySource, demand: Demand | Callable[[], Demand]) -> None:
         self.source = source
         self._demand = demand
+        self._gaps: GapService | None = None
+        self._gaps_demand: tuple[object, Demand] | None = None
 
     @classmethod
     def from_gap_service(cls, gaps: GapService) -> PlanService:
-        """A planning service sharing the gap service's facilities, workplaces and workers."""
-        return cls(gaps.source, lambda: Demand.from_gap_service(gaps))
+        """A planning service sharing the gap service's facilities, workplaces and workers.
+
+        Its demand follows the gap service's allocation (registry overrides of 职工数).
+        """
+        service = cls(gaps.source, lambda: Demand.from_gap_service(gaps))
+        service._gaps = gaps
+        return service
+
+    @property
+    def demand(self) -> Demand:
+        """The workplaces (loaded on first use; renewed when the gap service re-allocates)."""
+        if self._gaps is not None:
+            allocation = self._gaps.allocation
+            cached = self._gaps_demand
+            if cached is None or cached[0] is not allocation:
+                cached = (allocation, Demand.from_gap_service(self._gaps))
+                self._gaps_demand = cached
+            return cached[1]
+        return self._fixed_demand
 
     @once_property
-    def demand(self) -> Demand:
-        """The workplaces (loaded on first use, once even under concurrent requests)."""
+    def _fixed_demand(self) -> Demand:
         return self._demand() if callable(self._demand) else self._demand
 
     # ----------------------------------------------------------------- checks

@@ -49,6 +49,24 @@ export function workplaceName(p) {
   return localized(name, p.name_en || null);
 }
 
+const BASIS_KEYS = {
+  footprints: "pl.basis.footprints",
+  "site density cap": "pl.basis.site",
+  "floor-area cap": "pl.basis.floor",
+  "floor-area share": "pl.basis.share",
+};
+
+/**
+ * A workplace's workers as shown: a registry count as is, an estimate as "≈ N (estimate:
+ * basis)". Answers without a basis (plain weights) show the bare number.
+ */
+export function workersText(p) {
+  const n = fmt(p.workers);
+  if (p.workers_basis === "registry") return t("pl.gap.workersRegistry", { n });
+  const key = BASIS_KEYS[p.workers_basis];
+  return key ? t("pl.gap.workersEst", { n, basis: t(key) }) : t("pl.gap.workers", { n });
+}
+
 export function createGapView({ map, status, fitTo, popupFocus }) {
   const state = { analysis: "medical", layer: null, byId: new Map(), request: 0, body: null };
   const $ = (id) => document.getElementById(id);
@@ -147,7 +165,7 @@ export function createGapView({ map, status, fitTo, popupFocus }) {
         "button",
         { type: "button", class: "pl-item", dataset: { id: f.id } },
         h("strong", {}, langText(workplaceName(p))),
-        ` · ${districtName(p.district) || "—"} · ${t("pl.gap.workers", { n: fmt(p.workers) })} · ${metricText(p)}`,
+        ` · ${districtName(p.district) || "—"} · ${workersText(p)} · ${metricText(p)}`,
         h("span", { class: "pl-reason" }, reason(p)),
       );
       button.addEventListener("click", () => focusFeature(f.id, button));
@@ -160,7 +178,7 @@ export function createGapView({ map, status, fitTo, popupFocus }) {
       "div",
       { class: "pl-popup" },
       h("strong", {}, `#${p.rank} `, langText(workplaceName(p))),
-      h("div", { text: `${districtName(p.district) || "—"} · ${t("pl.gap.workers", { n: fmt(p.workers) })} · ${metricText(p)}` }),
+      h("div", { text: `${districtName(p.district) || "—"} · ${workersText(p)} · ${metricText(p)}` }),
       h("div", {}, reason(p)),
     );
   }

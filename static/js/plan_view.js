@@ -8,7 +8,7 @@
 import { districtName, localized, pick, t } from "../i18n.js";
 import { api, runJob } from "./api.js";
 import { el, fmt, h, langText, popupBox } from "./dom.js";
-import { legendItem, workplaceName } from "./gap_view.js";
+import { legendItem, workersText, workplaceName } from "./gap_view.js";
 
 const POLL_MS = 400;
 const SVG_NS = "http://www.w3.org/2000/svg";
@@ -153,7 +153,7 @@ export function createPlanView({ map, status, fitTo, popupFocus }) {
       onEachFeature: (f, layer) => {
         const p = f.properties;
         layer.bindPopup(() => popupBox([langText(workplaceName(p)),
-          `${t("pl.role.covered")} · ${districtName(p.district) || "—"} · ${t("pl.gap.workers", { n: fmt(p.workers) })}`,
+          `${t("pl.role.covered")} · ${districtName(p.district) || "—"} · ${workersText(p)}`,
           t(p.method === "network" ? "pl.walk.network" : "pl.walk.estimated", { n: fmt(p.minutes) })]));
       },
     }).addTo(group);

@@ -10,10 +10,10 @@ from geo.coverage.allocation import (
     OfficialEmployment,
     allocate_workers,
     attach_buildings_to_parks,
-    capacity_workers,
     fill_pool,
     floor_area_proxy,
 )
+from geo.coverage.density import density_caps
 from geo.coverage.errors import AllocationError
 
 
@@ -51,7 +51,10 @@ def test_floor_area_uses_levels_when_tagged_else_defaults() -> None:
                             np.array(["commercial", "commercial", "industrial"]),
                             np.array([100.0, 100.0, 1000.0]), np.array([10.0, np.nan, np.nan]))
     assert area.tolist() == [1000.0, 500.0, 1000.0]
-    assert capacity_workers(np.array(["commercial"]), np.array([1000.0])).tolist() == [100]
+    caps = density_caps(np.array(["building"]), np.array(["office"]), np.array([1200.0]),
+                        np.array([240.0]))  # fmt: skip
+    assert caps.capacity.tolist() == [100]  # 12 m² of floor per office worker
+    assert not caps.site_bound.any()
 
 
 def test_building_inside_a_park_is_attached_once() -> None:

@@ -50,6 +50,8 @@ def test_planner_shows_both_gap_layers(desktop_browser: WebDriver, live_server: 
     items = driver.find_elements(By.CSS_SELECTOR, "#pl-list li")
     assert len(items) > 0
     assert "分钟" in items[0].text
+    assert "≈" in items[0].text
+    assert "估计" in items[0].text
     assert driver.find_elements(By.CSS_SELECTOR, "#pl-legend .sw")
     driver.find_element(By.ID, "tab-lunch").click()
     WebDriverWait(driver, WAIT_S).until(
