@@ -77,7 +77,8 @@ def render_embed_page(template: str, config: EmbedConfig, origins: list[str], oe
 
 @router.get(
     "/embed", response_class=HTMLResponse, summary="The embeddable map (a page for iframes)",
-    responses={400: {"description": "bad parameters: the page says which"}},
+    responses={400: {"description": "bad parameters: the page says which"},
+               503: {"model": ErrorOut, "description": "the widget page is not installed"}},
 )  # fmt: skip
 def embed(request: Request, registry: RegistryDep, settings: SettingsDep) -> HTMLResponse:
     """A map page made to live in an iframe, configured by its URL: `layer` (one or more,
@@ -88,7 +89,11 @@ def embed(request: Request, registry: RegistryDep, settings: SettingsDep) -> HTM
     See docs/embed.md."""
     params = dict(request.query_params.items())
     config = parse_embed(params, registry.in_service_area)
-    template = (settings.static_dir / "embed.html").read_text(encoding="utf-8")
+    try:
+        template = (settings.static_dir / "embed.html").read_text(encoding="utf-8")
+    except OSError:
+        message = "the map widget page is not installed (no embed.html in the static directory)"
+        return JSONResponse(error_body("unavailable", message), status_code=503)  # type: ignore[return-value]
     page_url = str(request.url)
     oembed_href = f"{request.base_url}oembed?{urlencode({'url': page_url, 'format': 'json'})}"
     page = render_embed_page(template, config, embed_origins(settings.embed_origins), oembed_href)
@@ -103,9 +108,9 @@ def _limit(name: str, value: str | None) -> int | None:
         number = int(value)
     except ValueError:
         number = 0
-    if number < MIN_OEMBED_SIDE:
-        raise RequestError(f"{name} must be a whole number of pixels, at least {MIN_OEMBED_SIDE} "
-                           f"(got {value[:40]!r})", status_code=400)  # fmt: skip
+    if number < MIN_OEMBED_SIDE:  # oEmbed: no answer fits, 404 (the widget needs that much)
+        raise RequestError(f"no embed fits in {name} {value.strip()[:10]}: the map widget needs "
+                           f"at least {MIN_OEMBED_SIDE} px", status_code=404, code="not_found")  # fmt: skip
     return number
 
 
@@ -116,10 +121,13 @@ def _limit(name: str, value: str | None) -> int | None:
 def oembed(
     request: Request,
     registry: RegistryDep,
-    url: Annotated[str | None, Query(description="An /embed URL of this service")] = None,
+    url: Annotated[str, Query(min_length=1, max_length=4000,
+                              description="An /embed URL of this service")],
     format: Annotated[str, Query(description="json (xml is not implemented: 501)")] = "json",
-    maxwidth: Annotated[str | None, Query(description="Largest width in pixels")] = None,
-    maxheight: Annotated[str | None, Query(description="Largest height in pixels")] = None,
+    maxwidth: Annotated[str | None, Query(pattern=r"^\s*[1-9][0-9]{0,5}\s*$",
+                                          description="Largest width in pixels")] = None,
+    maxheight: Annotated[str | None, Query(pattern=r"^\s*[1-9][0-9]{0,5}\s*$",
+                                           description="Largest height in pixels")] = None,
 ) -> JSONResponse:
     """The oEmbed answer (type `rich`: an iframe of the embed page) for an `/embed` URL of
     this service; `maxwidth`/`maxheight` bound the proposed size. 404 for a URL that is not

@@ -126,8 +126,10 @@ def _writer_imports(base: str, token: str, acked: Acknowledged, stop: threading.
             if answer.status_code == 200 and answer.json()["committed"]:
                 body = answer.json()
                 with acked.lock:
+                    # a row may also update a record of an earlier import (a near-identical
+                    # name beside it is merged): both write one audit line
                     acked.imports[body["import_id"]] = {o["record_id"] for o in body["outcomes"]
-                                                        if o["action"] == "created"}  # fmt: skip
+                                                        if o["action"] in ("created", "updated")}  # fmt: skip
 
 
 def _check(url: str, acked: Acknowledged) -> None:

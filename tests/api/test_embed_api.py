@@ -136,13 +136,14 @@ def test_oembed_answers_rich_iframe_within_maxwidth_and_maxheight(client: TestCl
     ("params", "status", "words"),
     [
         ({"url": f"{EMBED}", "format": "xml"}, 501, "not implemented"),
-        ({}, 400, "url is required"),
+        ({}, 422, "url"),
         ({"url": "https://elsewhere.example/embed"}, 404, "only the /embed pages"),
         ({"url": "http://testserver/planner.html"}, 404, "only the /embed pages"),
         ({"url": "ftp://testserver/embed"}, 404, "only the /embed pages"),
         ({"url": f"{EMBED}?layer=nope"}, 400, "unknown layer: nope"),
-        ({"url": EMBED, "maxwidth": "wide"}, 400, "maxwidth must be a whole number"),
-        ({"url": EMBED, "maxheight": "-5"}, 400, "maxheight must be a whole number"),
+        ({"url": EMBED, "maxwidth": "wide"}, 422, "maxwidth"),
+        ({"url": EMBED, "maxheight": "-5"}, 422, "maxheight"),
+        ({"url": EMBED, "maxwidth": "99"}, 404, "needs at least"),
     ],
 )
 def test_oembed_bad_input(client: TestClient, params: dict[str, str], status: int, words: str) -> None:
