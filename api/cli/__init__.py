@@ -13,7 +13,7 @@ from api.cli._process import seconds_since_process_start
 #: Sub-command modules, each with ``register(subparsers)`` that sets ``func``.
 _COMMAND_MODULES = (
     "serve", "layers_cmd", "data", "network", "plan", "route", "gaps", "users", "registry",
-    "backup",
+    "backup", "batch",
 )
 
 
