@@ -140,7 +140,7 @@ def test_across_the_river_on_foot_is_not_a_route(client: TestClient) -> None:
 
 
 def test_snap_too_far_is_422(client: TestClient, app_settings: Settings) -> None:
-    strict = app_settings.model_copy(update={"max_snap_m": 2.0})
+    strict = app_settings.model_copy(update={"max_snap_m": 2.0, "warm_up": False})
     app = create_app(strict, registry=client.app.state.registry)
     with TestClient(app, raise_server_exceptions=False) as tight:
         response = tight.get("/api/v1/nearest", params={
