@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -44,10 +44,13 @@ from geo.coverage.reach import METHOD_NAMES, Reach, ReachModel
 from geo.network.csr import Network
 from geo.network.estimate import Calibration
 from layers.gaps.data import (
+    OVERRIDE_WORKERS_KEY,  # noqa: F401 - re-exported (the keys are documented here)
+    OVERRIDE_WORKPLACE_KEY,  # noqa: F401
     Workplaces,
     load_official_employment,
     load_walk_networks,
     load_workplaces,
+    record_overrides,
     simplified_geometry,
 )
 from layers.registry import shipped
@@ -63,11 +66,6 @@ FOOD_LAYER = "food"
 MEDICAL_HORIZON_MINUTES = 90.0
 #: Largest lunch walk accepted (minutes).
 MAX_WALK_MINUTES = 30.0
-#: Extra keys a registry record may carry to override a workplace's workers (职工数); a
-#: record's ``n_workers`` (职工数 of the application form) does too, for the workplace named
-#: by ``extra.workplace_id`` or else the one whose polygon contains the record.
-OVERRIDE_WORKPLACE_KEY = "workplace_id"
-OVERRIDE_WORKERS_KEY = "workers"
 
 
 class FacilitySource(Protocol):
@@ -572,40 +570,3 @@ def _method_names(codes: np.ndarray) -> np.ndarray:
     ok = codes >= 0
     out[ok] = names[codes[ok]]
     return out
-
-
-def record_overrides(
-    facilities: Iterable[Facility],
-    index: Mapping[str, int],
-    locate: Callable[[np.ndarray, np.ndarray], np.ndarray],
-    n: int,
-) -> np.ndarray:
-    """Workers per workplace from registry records (NaN where none).
-
-    A record's figure is ``extra.workers`` or else its ``n_workers`` (职工数); its workplace
-    is ``extra.workplace_id`` or else the one whose polygon contains it (``locate``). Where
-    several records name one workplace the largest figure counts (two forms of one park
-    report the same park's workers).
-    """
-    values = np.full(n, np.nan)
-    pending: list[tuple[float, float, float]] = []
-    for f in facilities:
-        workers = f.extra.get(OVERRIDE_WORKERS_KEY)
-        if not (isinstance(workers, int | float) and not isinstance(workers, bool)
-                and np.isfinite(workers) and workers >= 0):  # fmt: skip
-            workers = f.n_workers
-        if workers is None:
-            continue
-        wid = f.extra.get(OVERRIDE_WORKPLACE_KEY)
-        if isinstance(wid, str):
-            if wid in index:
-                i = index[wid]
-                values[i] = max(float(workers), np.nan_to_num(values[i], nan=-1.0))
-        elif f.located:
-            pending.append((float(f.lon or 0.0), float(f.lat or 0.0), float(workers)))
-    if pending:
-        where = locate(np.array([p[0] for p in pending]), np.array([p[1] for p in pending]))
-        for i, (_, _, workers) in zip(where.tolist(), pending, strict=True):
-            if i >= 0:
-                values[i] = max(workers, np.nan_to_num(values[i], nan=-1.0))
-    return np.round(values)

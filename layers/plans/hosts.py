@@ -11,8 +11,9 @@ fuel station (:data:`EXCLUDED_BY_DEFAULT`). Records without a host type count as
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
+from layers.plans.errors import PlanRequestError
 from layers.registry.schema import Facility
 
 #: Host type of a record whose ``host_type`` is empty.
@@ -90,3 +91,27 @@ def default_host_types(layer: str, seen: Iterable[str]) -> frozenset[str]:
     """Allowed host types when the planner names none: every known one but the layer's
     default exclusions (:data:`EXCLUDED_BY_DEFAULT`)."""
     return frozenset(known_host_types(seen) - excluded_by_default(layer))
+
+
+def allowed_host_types(
+    layer: str, requested: Sequence[str] | None, counts: Counter[str]
+) -> frozenset[str]:
+    """The host types a plan for ``layer`` may use: ``requested``, or the defaults.
+
+    Raises
+    ------
+    PlanRequestError
+        For a type neither named in :data:`HOST_TYPE_NAMES` nor carried by a candidate,
+        or an empty list (422).
+    """
+    if requested is None:
+        return default_host_types(layer, counts)
+    known = known_host_types(counts)
+    unknown = [t for t in requested if t not in known]
+    if unknown:
+        message = (f"unknown host type(s) {', '.join(map(repr, unknown))}; valid host "
+                   f"types: {', '.join(sorted(known))}")  # fmt: skip
+        raise PlanRequestError(message, {"host_types": unknown})
+    if not requested:
+        raise PlanRequestError("give at least one allowed host type (host_types is empty)")
+    return frozenset(requested)

@@ -59,10 +59,10 @@ from geo.location import (
     solve_pmedian,
 )
 from geo.location.validate import check_problem, check_site_count
-from layers.errors import LayersError
 from layers.gaps.service import FacilitySource, GapService
 from layers.plans.costs import PlanCosts, walking_costs
-from layers.plans.hosts import count_host_types, default_host_types, host_type, known_host_types
+from layers.plans.errors import PlanInfeasibleError, PlanRequestError
+from layers.plans.hosts import allowed_host_types, count_host_types, host_type
 from layers.plans.result import PlanResult, build_result
 from layers.registry.catalog import LAYERS
 from layers.registry.schema import Facility, FacilityStatus
@@ -85,23 +85,6 @@ UPGRADABLE_STATUSES = frozenset({FacilityStatus.ACTIVE})
 ALREADY_UPGRADED = frozenset({FacilityStatus.UPGRADED})
 
 Progress = Callable[..., None]
-
-
-class PlanRequestError(LayersError):
-    """A planning request refused before solving (unknown layer, impossible rules)."""
-
-    status_code = 422
-    code = "invalid_plan"
-
-    def __init__(self, message: str, details: dict[str, Any] | None = None) -> None:
-        super().__init__(message)
-        self.details = dict(details or {})
-
-
-class PlanInfeasibleError(PlanRequestError):
-    """No choice of sites satisfies the rules (counts, district limits, budget)."""
-
-    code = "infeasible_plan"
 
 
 @dataclass(frozen=True)
@@ -315,7 +298,7 @@ class PlanService:
             for f in self._serving(layer):
                 hosts.setdefault(f.id, f)
         counts = count_host_types(hosts.values())
-        allowed = self._allowed_host_types(request, counts)
+        allowed = allowed_host_types(request.layer, request.host_types, counts)
         candidates = [f for f in hosts.values() if host_type(f) in allowed]
         left_out = {k: v for k, v in sorted(counts.items()) if k not in allowed}
         every = (*existing, *sorted(candidates, key=lambda f: f.id))
@@ -331,20 +314,6 @@ class PlanService:
             for f in self._serving(name):
                 hosts.setdefault(f.id, f)
         return count_host_types(hosts.values())
-
-    @staticmethod
-    def _allowed_host_types(request: PlanRequest, counts: Counter[str]) -> frozenset[str]:
-        if request.host_types is None:
-            return default_host_types(request.layer, counts)
-        known = known_host_types(counts)
-        unknown = [t for t in request.host_types if t not in known]
-        if unknown:
-            message = (f"unknown host type(s) {', '.join(map(repr, unknown))}; valid host "
-                       f"types: {', '.join(sorted(known))}")  # fmt: skip
-            raise PlanRequestError(message, {"host_types": unknown})
-        if not request.host_types:
-            raise PlanRequestError("give at least one allowed host type (host_types is empty)")
-        return frozenset(request.host_types)
 
     def _serving(self, layer: str) -> list[Facility]:
         return [f for f in self.source.facilities(layer) if f.located and f.serving]
@@ -373,6 +342,9 @@ class PlanService:
         if request.district_min > 0:
             have = {d for d in sites.districts(sites.candidates) if d}
             every = {d for d in sites.districts(np.arange(len(sites.facilities))) if d}
+            # the planned layer's districts count even where its demonstration records are
+            # not existing sites (they still say where the layer belongs)
+            every |= {f.district for f in self._serving(request.layer) if f.district}
             missing = sorted(every - have)
             if missing:
                 message = (f"{len(missing)} district(s) have no candidate site in "
