@@ -111,7 +111,8 @@ def main() -> int:
     print("# Coverage gaps benchmark\n")
     print(machine_line())
     print(f"\n{len(wp):,} workplaces ({int((service.reach_model.wp_network >= 0).sum()):,} on a "
-          f"walk network), {len(service._medical.rows):,} medical resources, "
+          f"walk network), {sum(x.counted for x in medical.supply):,} medical resources "
+          f"({medical.demo_left_out:,} demonstration health points left out), "
           f"{len(source.facilities('food')):,} food outlets; "
           f"{medical.n_flagged:,} medically underserved, {lunch.n_flagged:,} with a lunch "
           f"difficulty.\n")  # fmt: skip

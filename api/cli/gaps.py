@@ -49,6 +49,9 @@ def register(subparsers: Any) -> None:
     medical.add_argument("--layers", default=None, metavar="L1,L2",
                          help="medical layers (default health_point,community_health,"
                          "hospital,clinic)")
+    medical.add_argument("--include-demo", action="store_true",
+                         help="count demonstration records (demo health points) as medical "
+                         "resources too (default: real records only)")
     lunch = sub.add_parser("lunch", help="food supply within a walk (2SFCA)")
     lunch.add_argument("--walk-minutes", type=float, default=10.0,
                        help="lunch walk in minutes (default 10)")
@@ -96,7 +99,8 @@ def _collection(args: argparse.Namespace, service: Any, geometry: str) -> dict[s
     from layers.gaps.output import lunch_collection, medical_collection
 
     if args.analysis == "medical":
-        result = service.medical_gaps(max_minutes=args.max_minutes, min_workers=args.min_workers)
+        result = service.medical_gaps(max_minutes=args.max_minutes, min_workers=args.min_workers,
+                                      include_demo=args.include_demo)  # fmt: skip
         return medical_collection(service, result, flagged_only=args.flagged_only,
                                   geometry=geometry)  # fmt: skip
     result = service.lunch_gaps(walk_minutes=args.walk_minutes,
@@ -168,6 +172,14 @@ def run(args: argparse.Namespace) -> int:
     print(f"{args.analysis}: {s['flagged']:,} of {s['workplaces']:,} parks/buildings flagged, "
           f"{s['workers_flagged']:,} workers{wrote} "
           f"({time.perf_counter() - started:.1f} s)", file=report)  # fmt: skip
+    if args.analysis == "medical":
+        supply = s["supply"]
+        left = ", ".join(f"{x['layer']} {x['demo_left_out']}" for x in supply["layers"]
+                         if x["demo_left_out"])  # fmt: skip
+        note = (f"demonstration records left out: {left} (--include-demo counts them)"
+                if left else "demonstration records counted" if supply["include_demo"]
+                else "no demonstration record left out")  # fmt: skip
+        print(note, file=report)
     if args.analysis == "lunch":
         print(f"the {len(s['worst'])} worst places: {s['worst_workers_total']:,} workers "
               f"(plan target: {s['plan_target']['places']} places, "

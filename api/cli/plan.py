@@ -132,6 +132,17 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         "(default max(30, 2 x --max-minutes))",
     )
     shanghai.add_argument(
+        "--host-types",
+        help="comma-separated host types that may receive a new site, e.g. "
+        "bank,community_centre (default: all but public toilets and fuel stations for "
+        "health points); see GET /api/v1/plans/host-types",
+    )
+    shanghai.add_argument(
+        "--include-demo",
+        action="store_true",
+        help="count demonstration records of --layer as existing sites",
+    )
+    shanghai.add_argument(
         "--shipped",
         action="store_true",
         help="use the shipped facility files instead of the registry store",
@@ -267,6 +278,9 @@ def request_from_args(args: argparse.Namespace) -> Any:
         upgrade_district_min=args.upgrade_district_min,
         horizon_minutes=args.horizon_minutes,
         time_limit_s=args.time_limit,
+        host_types=None if args.host_types is None
+        else tuple(x.strip() for x in args.host_types.split(",") if x.strip()),
+        include_demo=args.include_demo,
     )
 
 
@@ -308,6 +322,12 @@ def _print_plan(result: Any) -> None:
     )
     if s.get("reason"):
         print(f"reason    {s['reason']}")
+    left = ", ".join(f"{k} {v}" for k, v in s["candidates_left_out_by_host_type"].items())
+    print(f"hosts     {s['n_candidates']:,} candidates"
+          + (f"; left out by host type: {left}" if left else ""))
+    if s["existing_demo_left_out"]:
+        print(f"existing  {s['n_existing']} (demonstration records left out: "
+              f"{s['existing_demo_left_out']}; --include-demo counts them)")
     print(f"new sites {s['n_new']} (¥{s['spent_yuan']:,.0f})")
     for site in result.sites:
         print(

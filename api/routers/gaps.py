@@ -62,6 +62,11 @@ def medical_gaps(
     flagged_only: FlaggedOnly = False,
     limit: Limit = None,
     geometry: GeometryParam = "polygon",
+    include_demo: Annotated[
+        bool,
+        Query(description="Count demonstration records (demo health points generated at "
+              "OSM host sites) as medical resources too; default: real records only"),
+    ] = False,
 ) -> JSONResponse:
     """Every industrial/business park (园区) and work building (楼宇) with its estimated
     workers, the walking time to the nearest medical resource (health points, community
@@ -74,9 +79,15 @@ def medical_gaps(
     over parks and buildings, capped by a density per land use) unless a published
     registry record gives the workplace's 职工数: `workers_basis` says which (`registry`,
     `footprints`, `site density cap`, `floor-area cap`, `floor-area share`). OpenStreetMap
-    under-records community health centres, so walking times are upper bounds."""
+    under-records community health centres, so walking times are upper bounds.
+
+    Demonstration records (`demo` true, such as the shipped health points generated at
+    real host sites) are not medical resources unless `include_demo=true`; real
+    (imported, published) records always count. `summary.supply` says, per medical layer,
+    how many facilities counted and how many demonstration records were left out."""
     service = gap_service(request, registry, settings)
-    result = service.medical_gaps(max_minutes=max_minutes, min_workers=min_workers)
+    result = service.medical_gaps(max_minutes=max_minutes, min_workers=min_workers,
+                                  include_demo=include_demo)  # fmt: skip
     return JSONResponse(medical_collection(service, result, flagged_only=flagged_only,
                                            limit=limit, geometry=geometry))  # fmt: skip
 

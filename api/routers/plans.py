@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, FastAPI, Path, Request
+from fastapi import APIRouter, FastAPI, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import Field
 
@@ -22,14 +22,17 @@ from api.routers._jobs import (
 from api.routers.gaps import gap_service
 from api.schemas import ErrorOut, StrictBody
 from layers.jobs import Job, JobStatus, ProgressCallback
+from layers.plans.hosts import host_type_rows
 from layers.plans.result import PlanResult
 from layers.plans.service import (
     DEFAULT_CANDIDATE_LAYERS,
     MAX_MINUTES_LIMIT,
     PlanRequest,
+    PlanRequestError,
     PlanService,
     parse_int_list,
 )
+from layers.registry.catalog import LAYERS
 
 router = APIRouter(prefix="/api/v1/plans", tags=["planning"])
 
@@ -66,6 +69,13 @@ class PlanCreate(StrictBody):
     horizon_minutes: float | None = Field(None, gt=0, le=2 * MAX_MINUTES_LIMIT,
                                           description="pmedian/pcenter horizon (minutes)")  # fmt: skip
     time_limit_s: float = Field(60.0, gt=0, le=600, description="Time limit of each solve")
+    host_types: list[Annotated[str, Field(max_length=60)]] | None = Field(
+        None, max_length=60,
+        description="Host types of the candidates that may receive a new site (see "
+        "GET /api/v1/plans/host-types); default: every type allowed by default for the "
+        "layer (no public toilets or fuel stations for health points)")  # fmt: skip
+    include_demo: bool = Field(False, description="Count demonstration records of the "
+                               "planned layer as existing sites")  # fmt: skip
 
     def to_request(self) -> PlanRequest:
         """The service's request."""
@@ -76,6 +86,8 @@ class PlanCreate(StrictBody):
             curve=parse_int_list(self.curve), n_upgrade=self.n_upgrade,
             upgrade_district_min=self.upgrade_district_min,
             horizon_minutes=self.horizon_minutes, time_limit_s=self.time_limit_s,
+            host_types=None if self.host_types is None else tuple(self.host_types),
+            include_demo=self.include_demo,
         )  # fmt: skip
 
 
@@ -150,11 +162,42 @@ def create_plan(
     new sites requested"), a budget below the cost of the sites, unknown layers, no
     candidate, a district without candidates. With an `Idempotency-Key` header, sending
     the same request again returns the same job (`409` if the key was used for another
-    request). `429` with `Retry-After` when too many jobs are waiting."""
+    request). `host_types` limits the candidates to the kinds of host a planner allows
+    (default: no public toilets or fuel stations for health points; `422` for an unknown
+    type); demonstration records of `layer` are existing sites only with `include_demo`.
+    `429` with `Retry-After` when too many jobs are waiting."""
     plan_request = body.to_request()
     plan_service(request, registry, settings).check(plan_request)
     return submit(request, JOB_KIND, plan_request_json(plan_request), actor, idempotency_key,
                   _links)  # fmt: skip
+
+
+@router.get("/host-types", responses={422: {"model": ErrorOut}},
+            summary="Host types of the candidate sites")  # fmt: skip
+def host_types(
+    request: Request, registry: RegistryDep, settings: SettingsDep,
+    layer: Annotated[str, Query(max_length=60, description="Planned layer")] = "health_point",
+    candidates: Annotated[
+        str | None,
+        Query(max_length=600, description="Comma-separated host layers (default: "
+              + ",".join(DEFAULT_CANDIDATE_LAYERS) + ")"),
+    ] = None,
+) -> JSONResponse:  # fmt: skip
+    """The host types (kinds of site: bank, convenience shop, community centre, public
+    toilet, ...) of the published, located, serving records of the candidate layers, with
+    their Chinese and English names, the number of records and `default_allowed`: whether a
+    plan for `layer` may place a new site there when the request names no `host_types`
+    (public toilets and fuel stations are not allowed by default for health points).
+    `422` for an unknown layer."""
+    names = DEFAULT_CANDIDATE_LAYERS if candidates is None else tuple(
+        x.strip() for x in candidates.split(",") if x.strip())  # fmt: skip
+    for name in (layer, *names):
+        if name not in LAYERS:
+            message = f"unknown layer {name[:60]!r}; valid layers: {', '.join(LAYERS)}"
+            raise PlanRequestError(message, {"layer": name[:60]})
+    counts = plan_service(request, registry, settings).host_types(layer, names)
+    return JSONResponse({"layer": layer, "candidates": list(names),
+                         "host_types": host_type_rows(layer, counts)})  # fmt: skip
 
 
 @router.get("/{plan_id}", responses={404: {"model": ErrorOut}, **AUTH_ERRORS},

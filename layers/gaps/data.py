@@ -5,7 +5,8 @@
 * the official employment figures (``demand/*.csv``) in the form the allocation needs
   (:func:`load_official_employment`);
 * the walk networks shipped in ``networks/`` and the calibration of their estimate
-  (:func:`load_walk_networks`).
+  (:func:`load_walk_networks`);
+* the workers registry records set for a workplace (:func:`record_overrides`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import csv
 import json
 import logging
 from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +32,7 @@ from geo.coverage.allocation import (
 from geo.coverage.density import density_caps, land_uses
 from geo.network.csr import Network, load_network
 from geo.network.estimate import Calibration, network_calibration
+from layers.registry.schema import Facility
 from layers.registry.shipped import DEMAND_DIR, WORKPLACES_PATH, ShippedDataError
 
 logger = logging.getLogger(__name__)
@@ -40,6 +43,11 @@ INDUSTRY_CSV = "district_industry_employment_2023.csv"
 SUBDISTRICT_CSV = "subdistrict_employment_2023_central.csv"
 #: Estimate used when no shipped walk network carries a calibration: detour 1.25 and a
 #: crow-fly speed of 1.2 m/s / 1.25 (walking speed over the detour factor).
+#: Extra keys a registry record may carry to override a workplace's workers (职工数); a
+#: record's ``n_workers`` (职工数 of the application form) does too, for the workplace named
+#: by ``extra.workplace_id`` or else the one whose polygon contains the record.
+OVERRIDE_WORKPLACE_KEY = "workplace_id"
+OVERRIDE_WORKERS_KEY = "workers"
 DEFAULT_CALIBRATION = Calibration(
     network="default", profile="walk", detour_median=1.25, detour_p90=1.45,
     crow_speed_mps=0.96, n_pairs=0, seed=0, min_distance_m=0.0,
@@ -212,3 +220,40 @@ def simplified_geometry(geometry: np.ndarray, tolerance_deg: float = 3e-5) -> li
     simple = shapely.simplify(geometry, tolerance_deg, preserve_topology=True)
     simple = shapely.set_precision(simple, 1e-6)
     return [shapely.geometry.mapping(g) for g in simple]
+
+
+def record_overrides(
+    facilities: Iterable[Facility],
+    index: Mapping[str, int],
+    locate: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    n: int,
+) -> np.ndarray:
+    """Workers per workplace from registry records (NaN where none).
+
+    A record's figure is ``extra.workers`` or else its ``n_workers`` (职工数); its workplace
+    is ``extra.workplace_id`` or else the one whose polygon contains it (``locate``). Where
+    several records name one workplace the largest figure counts (two forms of one park
+    report the same park's workers).
+    """
+    values = np.full(n, np.nan)
+    pending: list[tuple[float, float, float]] = []
+    for f in facilities:
+        workers = f.extra.get(OVERRIDE_WORKERS_KEY)
+        if not (isinstance(workers, int | float) and not isinstance(workers, bool)
+                and np.isfinite(workers) and workers >= 0):  # fmt: skip
+            workers = f.n_workers
+        if workers is None:
+            continue
+        wid = f.extra.get(OVERRIDE_WORKPLACE_KEY)
+        if isinstance(wid, str):
+            if wid in index:
+                i = index[wid]
+                values[i] = max(float(workers), np.nan_to_num(values[i], nan=-1.0))
+        elif f.located:
+            pending.append((float(f.lon or 0.0), float(f.lat or 0.0), float(workers)))
+    if pending:
+        where = locate(np.array([p[0] for p in pending]), np.array([p[1] for p in pending]))
+        for i, (_, _, workers) in zip(where.tolist(), pending, strict=True):
+            if i >= 0:
+                values[i] = max(workers, np.nan_to_num(values[i], nan=-1.0))
+    return np.round(values)

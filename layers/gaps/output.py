@@ -166,6 +166,7 @@ def medical_collection(
         "max_minutes": result.max_minutes,
         "min_workers": result.min_workers,
         "medical_layers": list(result.layers),
+        "supply": medical_supply(result),
         "workplaces": int(result.gaps.flagged.size),
         "flagged": result.n_flagged,
         "workers_flagged": result.workers_flagged,
@@ -174,6 +175,16 @@ def medical_collection(
     }
     return _collection(service, order, lambda i: medical_properties(service, result, i),
                        geometry, summary)  # fmt: skip
+
+
+def medical_supply(result: MedicalResult) -> dict[str, Any]:
+    """Which medical layers counted how many facilities and lost how many demo records."""
+    return {
+        "include_demo": result.include_demo,
+        "demo_left_out": result.demo_left_out,
+        "layers_with_demo_left_out": [s.layer for s in result.supply if s.demo_left_out],
+        "layers": [s.to_dict() for s in result.supply],
+    }
 
 
 def lunch_collection(

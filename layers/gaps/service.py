@@ -15,7 +15,9 @@ position and applies only the additions and removals (:mod:`geo.coverage.increme
 so an edit in the registry costs well under a second rather than a full rerun.
 
 Only facilities that serve workers (status new, active, upgraded, yellow card) and have a
-position count. The service is shared by every request thread: its inputs are built once
+position count. Demonstration records (``demo=True``, e.g. the health points generated at
+OSM host sites) are not medical resources unless the caller asks for them
+(``include_demo``); every answer says which layers lost how many (:class:`SupplyLayer`). The service is shared by every request thread: its inputs are built once
 (:class:`geo._once.once_property`) and the incremental state is changed under one lock.
 """
 
@@ -24,7 +26,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -42,10 +44,13 @@ from geo.coverage.reach import METHOD_NAMES, Reach, ReachModel
 from geo.network.csr import Network
 from geo.network.estimate import Calibration
 from layers.gaps.data import (
+    OVERRIDE_WORKERS_KEY,  # noqa: F401 - re-exported (the keys are documented here)
+    OVERRIDE_WORKPLACE_KEY,  # noqa: F401
     Workplaces,
     load_official_employment,
     load_walk_networks,
     load_workplaces,
+    record_overrides,
     simplified_geometry,
 )
 from layers.registry import shipped
@@ -61,11 +66,6 @@ FOOD_LAYER = "food"
 MEDICAL_HORIZON_MINUTES = 90.0
 #: Largest lunch walk accepted (minutes).
 MAX_WALK_MINUTES = 30.0
-#: Extra keys a registry record may carry to override a workplace's workers (职工数); a
-#: record's ``n_workers`` (职工数 of the application form) does too, for the workplace named
-#: by ``extra.workplace_id`` or else the one whose polygon contains the record.
-OVERRIDE_WORKPLACE_KEY = "workplace_id"
-OVERRIDE_WORKERS_KEY = "workers"
 
 
 class FacilitySource(Protocol):
@@ -136,6 +136,8 @@ class MedicalResult:
     workers: np.ndarray
     layers: tuple[str, ...]
     basis: np.ndarray
+    include_demo: bool = False
+    supply: tuple[SupplyLayer, ...] = ()
 
     @property
     def n_flagged(self) -> int:
@@ -146,6 +148,24 @@ class MedicalResult:
     def workers_flagged(self) -> int:
         """Workers in flagged workplaces."""
         return int(self.workers[self.gaps.flagged].sum())
+
+    @property
+    def demo_left_out(self) -> int:
+        """Demonstration records of the medical layers left out of the answer."""
+        return sum(s.demo_left_out for s in self.supply)
+
+
+@dataclass(frozen=True)
+class SupplyLayer:
+    """What one medical layer contributed: facilities counted and demo records left out."""
+
+    layer: str
+    counted: int
+    demo_left_out: int
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready form."""
+        return {"layer": self.layer, "counted": self.counted, "demo_left_out": self.demo_left_out}
 
 
 @dataclass(frozen=True)
@@ -176,6 +196,7 @@ class LunchResult:
 class _LayerState:
     version: object
     records: dict[str, tuple[float, float, tuple[str, ...]]] = field(default_factory=dict)
+    demo_left_out: int = 0
 
 
 @dataclass(frozen=True)
@@ -230,8 +251,10 @@ class GapService:
         self._networks = None if networks is None else list(networks)
         self._calibration = calibration
         self._lock = threading.RLock()
-        self._medical: IncrementalNearest | None = None
-        self._medical_layers_state: dict[str, _LayerState] = {}
+        # one incremental state per include_demo choice; catchment rows shared between them
+        self._medical: dict[bool, IncrementalNearest] = {}
+        self._medical_layers_state: dict[bool, dict[str, _LayerState]] = {}
+        self._medical_rows: dict[str, tuple[tuple[float, float], Row]] = {}
         self._refs: dict[str, FacilityRef] = {}
         self._lunch: dict[float, IncrementalTwoStep] = {}
         self._lunch_state: dict[float, _LayerState] = {}
@@ -330,8 +353,18 @@ class GapService:
         self,
         max_minutes: float = medical_mod.DEFAULT_MAX_MINUTES,
         min_workers: float = medical_mod.DEFAULT_MIN_WORKERS,
+        *,
+        include_demo: bool = False,
     ) -> MedicalResult:
         """Medically underserved workplaces.
+
+        Parameters
+        ----------
+        max_minutes, min_workers
+            A workplace is flagged beyond this walk when it has at least this many workers.
+        include_demo
+            Count demonstration records (``demo=True``) as medical resources too. By
+            default they are left out: only real (imported, published) records count.
 
         Raises
         ------
@@ -343,10 +376,15 @@ class GapService:
             message = (f"max_minutes must be at most {MEDICAL_HORIZON_MINUTES:g} "
                        f"(the search horizon), got {max_minutes:g}")  # fmt: skip
             raise InvalidThresholdError(message)
+        include_demo = bool(include_demo)
         with self._lock:
-            state = self._sync_medical()
+            state = self._sync_medical(include_demo)
             answer = state.answer()
             allocation = self.allocation
+            supply = tuple(
+                SupplyLayer(layer, len(s.records), s.demo_left_out)
+                for layer, s in self._medical_layers_state[include_demo].items()
+            )
         workers = allocation.workers
         gaps = medical_mod.flag_medical(answer.time_s, workers, max_minutes=max_minutes,
                                         min_workers=min_workers)  # fmt: skip
@@ -354,55 +392,67 @@ class GapService:
         nearest = [self._refs.get(ids[s]) if s >= 0 else None for s in answer.facility.tolist()]
         method = _method_names(answer.method)
         return MedicalResult(float(max_minutes), float(min_workers), gaps, nearest, method,
-                             workers, self.medical_layers, allocation.basis)  # fmt: skip
+                             workers, self.medical_layers, allocation.basis, include_demo,
+                             supply)  # fmt: skip
 
     def _medical_row(self, refs: Sequence[FacilityRef]) -> list[Row]:
-        lon = np.array([r.lon for r in refs], dtype=float)
-        lat = np.array([r.lat for r in refs], dtype=float)
-        reach = self.reach_model.reach(lon, lat, MEDICAL_HORIZON_MINUTES * 60.0)
-        return _split_rows(reach, len(refs))
+        """Catchment rows of the facilities (reused from the other state where the same)."""
+        todo = [r for r in refs if self._medical_rows.get(r.id, (None,))[0] != (r.lon, r.lat)]
+        if todo:
+            lon = np.array([r.lon for r in todo], dtype=float)
+            lat = np.array([r.lat for r in todo], dtype=float)
+            reach = self.reach_model.reach(lon, lat, MEDICAL_HORIZON_MINUTES * 60.0)
+            for ref, row in zip(todo, _split_rows(reach, len(todo)), strict=True):
+                self._medical_rows[ref.id] = ((ref.lon, ref.lat), row)
+        return [self._medical_rows[r.id][1] for r in refs]
 
-    def _sync_medical(self) -> IncrementalNearest:
+    def _sync_medical(self, include_demo: bool = False) -> IncrementalNearest:
         started = time.perf_counter()
         current = {layer: self.source.version(layer) for layer in self.medical_layers}
-        if self._medical is not None and all(
-            self._medical_layers_state[layer].version == v for layer, v in current.items()
+        previous = self._medical_layers_state.get(include_demo, {})
+        medical = self._medical.get(include_demo)
+        if medical is not None and all(
+            previous[layer].version == v for layer, v in current.items()
         ):
-            return self._medical
+            return medical
         added: list[FacilityRef] = []
         removed: list[str] = []
         states: dict[str, _LayerState] = {}
         for layer in self.medical_layers:
-            old = self._medical_layers_state.get(layer)
+            old = previous.get(layer)
             if old is not None and old.version == current[layer]:
                 states[layer] = old
                 continue
-            records = _records(self.source.facilities(layer))
-            new = _LayerState(current[layer], {k: v[0] for k, v in records.items()})
+            facilities = self.source.facilities(layer)
+            records = _records(facilities, include_demo=include_demo)
+            left_out = 0 if include_demo else sum(
+                1 for f in facilities if f.demo and f.located and f.serving)
+            new = _LayerState(current[layer], {k: v[0] for k, v in records.items()}, left_out)
             plus, minus = _diff(old.records if old else {}, new.records)
             added.extend(records[k][1] for k in plus)
             removed.extend(minus)
             states[layer] = new
-        self._medical_layers_state = states
+        self._medical_layers_state[include_demo] = states
         for ref in added:
             self._refs[ref.id] = ref
-        if self._medical is None:
+        if medical is None:
             rows = CatchmentRows(len(self.workplaces))
             for ref, row in zip(added, self._medical_row(added), strict=True):
                 rows.add(ref.id, ref.lon, ref.lat, row)
             model = self.reach_model
-            self._medical = IncrementalNearest(rows, model.wp_lon, model.wp_lat,
-                                               model.calibration.crow_speed_mps)  # fmt: skip
+            medical = IncrementalNearest(rows, model.wp_lon, model.wp_lat,
+                                         model.calibration.crow_speed_mps)  # fmt: skip
+            self._medical[include_demo] = medical
         else:
             for fid in removed:
-                if fid in self._medical.rows:
-                    self._medical.remove(fid)
+                if fid in medical.rows:
+                    medical.remove(fid)
             for ref, row in zip(added, self._medical_row(added), strict=True):
-                self._medical.add(ref.id, ref.lon, ref.lat, row)
+                medical.add(ref.id, ref.lon, ref.lat, row)
         self.last_update = UpdateStats(len(added), len(removed), time.perf_counter() - started)
-        logger.info("medical catchments: +%d -%d in %.3f s", len(added), len(removed),
-                    self.last_update.seconds)  # fmt: skip
-        return self._medical
+        logger.info("medical catchments (include_demo=%s): +%d -%d in %.3f s", include_demo,
+                    len(added), len(removed), self.last_update.seconds)  # fmt: skip
+        return medical
 
     # ------------------------------------------------------------------- lunch
     def lunch_gaps(
@@ -484,12 +534,12 @@ def _default_cal() -> Calibration:
 
 
 def _records(
-    facilities: Iterable[Facility],
+    facilities: Iterable[Facility], *, include_demo: bool = True,
 ) -> dict[str, tuple[tuple[float, float, tuple[str, ...]], FacilityRef]]:
-    """Serving, located facilities by id: (fingerprint, reference)."""
+    """Serving, located facilities by id: (fingerprint, reference); demo ones if asked."""
     out = {}
     for f in facilities:
-        if f.located and f.serving:
+        if f.located and f.serving and (include_demo or not f.demo):
             ref = _ref(f)
             out[f.id] = ((ref.lon, ref.lat, ref.services), ref)
     return out
@@ -520,40 +570,3 @@ def _method_names(codes: np.ndarray) -> np.ndarray:
     ok = codes >= 0
     out[ok] = names[codes[ok]]
     return out
-
-
-def record_overrides(
-    facilities: Iterable[Facility],
-    index: Mapping[str, int],
-    locate: Callable[[np.ndarray, np.ndarray], np.ndarray],
-    n: int,
-) -> np.ndarray:
-    """Workers per workplace from registry records (NaN where none).
-
-    A record's figure is ``extra.workers`` or else its ``n_workers`` (职工数); its workplace
-    is ``extra.workplace_id`` or else the one whose polygon contains it (``locate``). Where
-    several records name one workplace the largest figure counts (two forms of one park
-    report the same park's workers).
-    """
-    values = np.full(n, np.nan)
-    pending: list[tuple[float, float, float]] = []
-    for f in facilities:
-        workers = f.extra.get(OVERRIDE_WORKERS_KEY)
-        if not (isinstance(workers, int | float) and not isinstance(workers, bool)
-                and np.isfinite(workers) and workers >= 0):  # fmt: skip
-            workers = f.n_workers
-        if workers is None:
-            continue
-        wid = f.extra.get(OVERRIDE_WORKPLACE_KEY)
-        if isinstance(wid, str):
-            if wid in index:
-                i = index[wid]
-                values[i] = max(float(workers), np.nan_to_num(values[i], nan=-1.0))
-        elif f.located:
-            pending.append((float(f.lon or 0.0), float(f.lat or 0.0), float(workers)))
-    if pending:
-        where = locate(np.array([p[0] for p in pending]), np.array([p[1] for p in pending]))
-        for i, (_, _, workers) in zip(where.tolist(), pending, strict=True):
-            if i >= 0:
-                values[i] = max(workers, np.nan_to_num(values[i], nan=-1.0))
-    return np.round(values)

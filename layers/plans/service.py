@@ -9,9 +9,12 @@ districts and workers:
 * **demand** -- the deduplicated workplaces (parks and buildings) with their estimated
   workers, loaded by the coverage-gap service (:mod:`layers.gaps.service`, :mod:`layers.gaps.data`);
 * **existing sites** -- the planned layer's located, serving facilities (status new, active,
-  upgraded, yellow card): always open, never counted as new, no cost;
-* **candidates** -- the located, serving facilities of the host layers; each new site is
-  placed in one of them, in the district its record names;
+  upgraded, yellow card): always open, never counted as new, no cost; demonstration
+  records (``demo=True``) only with ``include_demo``;
+* **candidates** -- the located, serving facilities of the host layers whose host type the
+  planner allows (:mod:`layers.plans.hosts`: by default no public toilet or fuel station
+  for a health point); each new site is placed in one of them, in the district its record
+  names;
 * **costs** -- sparse walking minutes workplace × site within a cutoff
   (:mod:`layers.plans.costs`: network times where both ends are on a walk network, the
   calibrated great-circle estimate elsewhere);
@@ -34,6 +37,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -55,9 +59,10 @@ from geo.location import (
     solve_pmedian,
 )
 from geo.location.validate import check_problem, check_site_count
-from layers.errors import LayersError
 from layers.gaps.service import FacilitySource, GapService
 from layers.plans.costs import PlanCosts, walking_costs
+from layers.plans.errors import PlanInfeasibleError, PlanRequestError
+from layers.plans.hosts import allowed_host_types, count_host_types, host_type
 from layers.plans.result import PlanResult, build_result
 from layers.registry.catalog import LAYERS
 from layers.registry.schema import Facility, FacilityStatus
@@ -80,23 +85,6 @@ UPGRADABLE_STATUSES = frozenset({FacilityStatus.ACTIVE})
 ALREADY_UPGRADED = frozenset({FacilityStatus.UPGRADED})
 
 Progress = Callable[..., None]
-
-
-class PlanRequestError(LayersError):
-    """A planning request refused before solving (unknown layer, impossible rules)."""
-
-    status_code = 422
-    code = "invalid_plan"
-
-    def __init__(self, message: str, details: dict[str, Any] | None = None) -> None:
-        super().__init__(message)
-        self.details = dict(details or {})
-
-
-class PlanInfeasibleError(PlanRequestError):
-    """No choice of sites satisfies the rules (counts, district limits, budget)."""
-
-    code = "infeasible_plan"
 
 
 @dataclass(frozen=True)
@@ -130,6 +118,11 @@ class PlanRequest:
         Time limit of each solve.
     new_cost_yuan, upgrade_cost_yuan
         Subsidy per new point and per upgrade.
+    host_types
+        Host types of the candidates that may receive a new site (``None``: every type but
+        the planned layer's default exclusions, :data:`layers.plans.hosts.EXCLUDED_BY_DEFAULT`).
+    include_demo
+        Count demonstration records of the planned layer as existing sites.
     """
 
     model: str = "mclp"
@@ -147,9 +140,13 @@ class PlanRequest:
     time_limit_s: float = 120.0
     new_cost_yuan: float = NEW_SITE_COST_YUAN
     upgrade_cost_yuan: float = UPGRADE_COST_YUAN
+    host_types: tuple[str, ...] | None = None
+    include_demo: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "candidates", tuple(self.candidates))
+        if self.host_types is not None:
+            object.__setattr__(self, "host_types", tuple(sorted({str(t) for t in self.host_types})))
         object.__setattr__(self, "curve", tuple(int(n) for n in self.curve))
 
     @property
@@ -170,6 +167,8 @@ class PlanRequest:
             "horizon_minutes": self.cutoff_minutes if self.model in ("pmedian", "pcenter")
             else None,
             "time_limit_s": self.time_limit_s,
+            "host_types": None if self.host_types is None else list(self.host_types),
+            "include_demo": self.include_demo,
         }  # fmt: skip
 
 
@@ -209,6 +208,11 @@ class Sites:
     n_existing: int
     lon: np.ndarray = field(repr=False)
     lat: np.ndarray = field(repr=False)
+    #: Demonstration records of the planned layer not counted as existing sites.
+    existing_demo_left_out: int = 0
+    #: Allowed host types, and candidates left out per host type that is not allowed.
+    host_types: tuple[str, ...] = ()
+    host_types_left_out: dict[str, int] = field(default_factory=dict)
 
     @property
     def existing(self) -> np.ndarray:
@@ -279,16 +283,37 @@ class PlanService:
 
     # ----------------------------------------------------------------- checks
     def sites(self, request: PlanRequest) -> Sites:
-        """Existing and candidate sites of a request, each sorted by id."""
-        existing = sorted(self._serving(request.layer), key=lambda f: f.id)
-        candidates: dict[str, Facility] = {}
+        """Existing and candidate sites of a request, each sorted by id.
+
+        Raises
+        ------
+        PlanRequestError
+            For a host type that neither the vocabulary nor any candidate has (422).
+        """
+        serving = self._serving(request.layer)
+        existing = sorted((f for f in serving if request.include_demo or not f.demo),
+                          key=lambda f: f.id)  # fmt: skip
+        hosts: dict[str, Facility] = {}
         for layer in request.candidates:
             for f in self._serving(layer):
-                candidates.setdefault(f.id, f)
-        every = (*existing, *sorted(candidates.values(), key=lambda f: f.id))
+                hosts.setdefault(f.id, f)
+        counts = count_host_types(hosts.values())
+        allowed = allowed_host_types(request.layer, request.host_types, counts)
+        candidates = [f for f in hosts.values() if host_type(f) in allowed]
+        left_out = {k: v for k, v in sorted(counts.items()) if k not in allowed}
+        every = (*existing, *sorted(candidates, key=lambda f: f.id))
         lon = np.array([f.lon for f in every], dtype=np.float64)
         lat = np.array([f.lat for f in every], dtype=np.float64)
-        return Sites(every, len(existing), lon, lat)
+        return Sites(every, len(existing), lon, lat, len(serving) - len(existing),
+                     tuple(sorted(allowed)), left_out)  # fmt: skip
+
+    def host_types(self, layer: str, candidates: Sequence[str]) -> Counter[str]:
+        """Located, serving candidate records per host type (for the planner's choice)."""
+        hosts: dict[str, Facility] = {}
+        for name in candidates:
+            for f in self._serving(name):
+                hosts.setdefault(f.id, f)
+        return count_host_types(hosts.values())
 
     def _serving(self, layer: str) -> list[Facility]:
         return [f for f in self.source.facilities(layer) if f.located and f.serving]
@@ -310,10 +335,16 @@ class PlanService:
         if not len(sites.candidates):
             message = (f"no located, serving facility in the candidate layers "
                        f"{', '.join(request.candidates)}")  # fmt: skip
+            if sites.host_types_left_out:
+                message += (" of the allowed host types (left out: " + ", ".join(
+                    f"{k} {v}" for k, v in sites.host_types_left_out.items()) + ")")
             raise PlanRequestError(message)
         if request.district_min > 0:
             have = {d for d in sites.districts(sites.candidates) if d}
             every = {d for d in sites.districts(np.arange(len(sites.facilities))) if d}
+            # the planned layer's districts count even where its demonstration records are
+            # not existing sites (they still say where the layer belongs)
+            every |= {f.district for f in self._serving(request.layer) if f.district}
             missing = sorted(every - have)
             if missing:
                 message = (f"{len(missing)} district(s) have no candidate site in "

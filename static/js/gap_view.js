@@ -3,8 +3,8 @@
 // the ranking. The ranking's reasons are worded here from the answer's numbers in the page's
 // language (facility names in their own lang span); choosing an entry fits the map to it.
 
-import { districtName, localized, t, tParts } from "../i18n.js";
-import { getJson } from "./api.js";
+import { districtName, localized, pick, t, tParts } from "../i18n.js";
+import { api, getJson } from "./api.js";
 import { el, fmt, h, langText } from "./dom.js";
 
 const COLORS = ["#fee5d9", "#fcae91", "#fb6a4a", "#de2d26", "#a50f15"];
@@ -68,14 +68,14 @@ export function workersText(p) {
 }
 
 export function createGapView({ map, status, fitTo, popupFocus }) {
-  const state = { analysis: "medical", layer: null, byId: new Map(), request: 0, body: null };
+  const state = { analysis: "medical", layer: null, byId: new Map(), request: 0, body: null, layers: [] };
   const $ = (id) => document.getElementById(id);
 
   function params() {
     const num = (id) => $(id).value;
     const common = { min_workers: num("in-min-workers") };
     return state.analysis === "medical"
-      ? { ...common, max_minutes: num("in-max-minutes") }
+      ? { ...common, max_minutes: num("in-max-minutes"), include_demo: $("in-include-demo").checked }
       : { ...common, walk_minutes: num("in-walk-minutes"), min_supply_per_1000: num("in-min-supply") };
   }
 
@@ -137,6 +137,17 @@ export function createGapView({ map, status, fitTo, popupFocus }) {
         workers: fmt(summary.workers_flagged),
       })),
     );
+    const supply = summary.supply;
+    if (summary.analysis === "medical" && supply) {
+      const layerName = (id) => {
+        const layer = state.layers.find((l) => l.id === id);
+        return layer ? pick(layer, "name") : id;
+      };
+      const left = supply.layers.filter((s) => s.demo_left_out > 0);
+      box.append(el("div", left.length
+        ? t("pl.gap.demoLeftOut", { list: left.map((s) => t("pl.gap.demoLayer", { layer: layerName(s.layer), n: fmt(s.demo_left_out) })).join(t("pl.listSep")) })
+        : t(supply.include_demo ? "pl.gap.demoCounted" : "pl.gap.noDemo"), "pl-supply"));
+    }
     if (summary.analysis === "lunch") {
       const target = summary.plan_target;
       box.append(el("div", t("pl.gap.lunchTarget", {
@@ -212,6 +223,7 @@ export function createGapView({ map, status, fitTo, popupFocus }) {
     }
     let body;
     try {
+      if (!state.layers.length) state.layers = (await api.layers()).layers;
       body = await getJson(`gaps/${state.analysis}`, params());
     } catch (err) {
       if (request === state.request) status(t("job.failed", { message: err.message || String(err) }), true);

@@ -6,7 +6,7 @@
 // All text goes through textContent, never innerHTML.
 
 import { districtName, localized, pick, t } from "../i18n.js";
-import { api, runJob } from "./api.js";
+import { api, getJson, runJob } from "./api.js";
 import { el, fmt, h, langText, popupBox } from "./dom.js";
 import { legendItem, workersText, workplaceName } from "./gap_view.js";
 
@@ -86,11 +86,36 @@ export function createPlanView({ map, status, fitTo, popupFocus }) {
   let run = 0;
   let body = null;
   let layers = [];
+  const hostTypes = { key: null, rows: [] };
   const field = (id) => document.getElementById(id);
   const layerName = (id) => {
     const layer = layers.find((l) => l.id === id);
     return layer ? pick(layer, "name") : id;
   };
+
+  /** The host types of the checked candidate layers as checkboxes (GET /plans/host-types). */
+  async function renderHostTypes() {
+    const box = field("plan-host-types");
+    const previous = box.querySelector("input") ? new Map([...box.querySelectorAll("input")].map((i) => [i.value, i.checked])) : null;
+    const candidates = [...field("plan-candidates").querySelectorAll("input:checked")].map((i) => i.value);
+    const key = candidates.join(",");
+    try {
+      if (hostTypes.key !== key) {
+        hostTypes.rows = (await getJson("plans/host-types", { layer: PLANNED_LAYER, candidates: key })).host_types;
+        hostTypes.key = key;
+      }
+    } catch (err) {
+      status(t("job.failed", { message: err.message || String(err) }), true);
+      return;
+    }
+    const legend = box.querySelector("legend");
+    box.replaceChildren(legend);
+    for (const row of hostTypes.rows) {
+      const input = h("input", { type: "checkbox", value: row.id, id: `host-${row.id}` });
+      input.checked = previous && previous.has(row.id) ? previous.get(row.id) : row.default_allowed;
+      box.append(h("label", { class: "pl-check", for: `host-${row.id}` }, input, " ", `${pick(row, "name")} (${fmt(row.count)})`));
+    }
+  }
 
   /** The candidate host layers as checkboxes with the layers' names (from /layers). */
   async function renderCandidates() {
@@ -111,8 +136,10 @@ export function createPlanView({ map, status, fitTo, popupFocus }) {
     for (const layer of layers.filter((l) => l.kind === "registry" && l.id !== PLANNED_LAYER)) {
       const input = h("input", { type: "checkbox", value: layer.id, id: `cand-${layer.id}` });
       input.checked = checked.has(layer.id);
+      input.addEventListener("change", () => renderHostTypes());
       box.append(h("label", { class: "pl-check", for: `cand-${layer.id}` }, input, " ", pick(layer, "name")));
     }
+    await renderHostTypes();
   }
 
   function renderLegend() {
@@ -128,9 +155,13 @@ export function createPlanView({ map, status, fitTo, popupFocus }) {
     const num = (id) => Number(field(id).value);
     const model = field("plan-model").value;
     const candidates = [...field("plan-candidates").querySelectorAll("input:checked")].map((i) => i.value);
+    const hostBox = field("plan-host-types");
+    const hosts = hostBox.querySelector("input") ? { host_types: [...hostBox.querySelectorAll("input:checked")].map((i) => i.value) } : {};
     return {
       model,
       candidates,
+      ...hosts,
+      include_demo: field("plan-include-demo").checked,
       n_new: model === "lscp" ? null : num("plan-new"),
       max_minutes: num("plan-minutes"),
       district_min: num("plan-district-min"),
@@ -197,6 +228,15 @@ export function createPlanView({ map, status, fitTo, popupFocus }) {
       el("div", t("pl.summary.newly", { workers: fmt(s.workers_newly_covered), places: fmt(s.workplaces_newly_covered) })),
       el("div", t("pl.summary.covered", { before: fmt(s.workers_covered_before), after: fmt(s.workers_covered_after), total: fmt(s.workers_total) })),
     );
+    const leftOut = Object.entries(s.candidates_left_out_by_host_type || {});
+    if (leftOut.length) {
+      const name = (id) => {
+        const row = hostTypes.rows.find((r) => r.id === id);
+        return row ? pick(row, "name") : id;
+      };
+      box.append(el("div", t("pl.summary.hostsLeftOut", { list: leftOut.map(([id, n]) => `${name(id)} ${fmt(n)}`).join(t("pl.listSep")) })));
+    }
+    if (s.existing_demo_left_out) box.append(el("div", t("pl.summary.demoLeftOut", { n: fmt(s.existing_demo_left_out) })));
     if (s.reason) box.append(h("div", { class: "plan-reason", lang: "en", text: s.reason }));
     field("plan-districts").replaceChildren(districtTable(body.districts));
     const curve = field("plan-curve");

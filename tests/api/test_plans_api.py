@@ -34,7 +34,8 @@ def wait_done(client: TestClient, url: str, timeout_s: float = 120) -> dict[str,
 
 
 def test_plan_job_lifecycle(client: TestClient) -> None:
-    response = client.post("/api/v1/plans", json={**SMALL, "curve": [0, 1, 2, 3]})
+    response = client.post("/api/v1/plans", json={**SMALL, "curve": [0, 1, 2, 3],
+                                                  "include_demo": True})  # fmt: skip
     assert response.status_code == 202, response.text
     created = response.json()
     assert set(created) == {"id", "status", "links"}

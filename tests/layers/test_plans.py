@@ -35,10 +35,12 @@ def point(x_m: float, y_m: float) -> tuple[float, float]:
 
 
 def facility(layer: str, key: str, xy: tuple[float, float], district: str,
-             status: FacilityStatus = FacilityStatus.ACTIVE) -> Facility:  # fmt: skip
+             status: FacilityStatus = FacilityStatus.ACTIVE, *, demo: bool = False,
+             host_type: str | None = None) -> Facility:  # fmt: skip
     lon, lat = point(*xy)
     return Facility(id=f"{layer}:{key}", layer=layer, name=f"{layer} {key}", district=district,
-                    lon=lon, lat=lat, status=status, source="test", demo=True)  # fmt: skip
+                    lon=lon, lat=lat, status=status, source="test", demo=demo,
+                    host_type=host_type)  # fmt: skip
 
 
 class DictSource:
@@ -288,7 +290,8 @@ def test_shipped_city_uses_network_times_in_the_centre() -> None:
     assert s["status"] == "optimal"
     assert s["costs"]["methods"]["network"] > 0
     assert s["costs"]["methods"]["estimated"] > 0
-    assert s["n_existing"] == 152
+    assert s["n_existing"] == 0  # the shipped health points are demonstration data
+    assert s["existing_demo_left_out"] == 152
     assert s["workers_covered_after"] == s["workers_covered_before"] + s["workers_newly_covered"]
     assert sum(r["newly_covered"] for r in result.districts) == s["workers_newly_covered"]
     assert len(result.sites) == 2

@@ -64,3 +64,33 @@ def test_planner_shows_both_gap_layers(desktop_browser: WebDriver, live_server: 
         lambda d: d.find_elements(By.CSS_SELECTOR, ".leaflet-popup-content")
     )
     assert _problems(driver) == []
+
+
+def test_medical_panel_leaves_demo_points_out_unless_ticked(
+    desktop_browser: WebDriver, live_server: LiveServer
+) -> None:
+    driver = desktop_browser
+    driver.get_log("browser")
+    driver.get(live_server.url + "planner.html?lang=en")
+    WebDriverWait(driver, WAIT_S).until(
+        lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready") == "medical"
+    )
+    box = driver.find_element(By.ID, "in-include-demo")
+    assert box.is_displayed()
+    assert not box.is_selected()
+    supply = driver.find_element(By.CSS_SELECTOR, "#pl-summary .pl-supply").text
+    assert "Demonstration data left out: Park/building health service point 152" in supply
+    flagged = driver.find_element(By.CSS_SELECTOR, "#pl-summary div").text
+    driver.find_element(By.CSS_SELECTOR, "label[for='in-include-demo']").click()
+    driver.find_element(By.CSS_SELECTOR, "#pl-form button[type=submit]").click()
+    WebDriverWait(driver, WAIT_S).until(
+        lambda d: d.find_element(By.CSS_SELECTOR, "#pl-summary .pl-supply").text
+        == "Demonstration data counted"
+    )
+    assert driver.find_element(By.CSS_SELECTOR, "#pl-summary div").text != flagged
+    driver.find_element(By.ID, "tab-lunch").click()
+    WebDriverWait(driver, WAIT_S).until(
+        lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready") == "lunch"
+    )
+    assert not driver.find_element(By.ID, "in-include-demo").is_displayed()
+    assert _problems(driver) == []

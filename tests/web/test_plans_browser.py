@@ -67,6 +67,16 @@ def test_planning_tab_runs_a_plan_and_shows_it(
     labels = [e.text for e in driver.find_elements(By.CSS_SELECTOR, "#plan-candidates label")]
     assert "District union worker service centre" in labels, labels
     assert not any("_" in label for label in labels), labels
+    # host types are checkboxes with their names and counts; public toilets unticked
+    WebDriverWait(driver, WAIT_S).until(
+        lambda d: d.find_elements(By.CSS_SELECTOR, "#plan-host-types input[type=checkbox]"))
+    hosts = {b.get_attribute("value"): b.is_selected()
+             for b in driver.find_elements(By.CSS_SELECTOR, "#plan-host-types input")}  # fmt: skip
+    assert hosts["toilet"] is False
+    assert hosts["bank"] is True
+    host_labels = [e.text for e in driver.find_elements(By.CSS_SELECTOR, "#plan-host-types label")]
+    assert "Public toilet (306)" in host_labels, host_labels
+    assert not driver.find_element(By.ID, "plan-include-demo").is_selected()
     _fill(driver, "plan-new", "2")
     _fill(driver, "plan-district-min", "0")
     _choose_candidates(driver, {"service_centre", "training_site"})
@@ -77,6 +87,12 @@ def test_planning_tab_runs_a_plan_and_shows_it(
     summary = driver.find_element(By.ID, "plan-summary").text
     assert "proven optimal" in summary
     assert "Newly covered" in summary
+    assert "152 demonstration records not counted as existing sites" in summary
+    # the host types follow the candidate layers ticked
+    WebDriverWait(driver, WAIT_S).until(lambda d: "union_office" in [
+        b.get_attribute("value") for b in d.find_elements(By.CSS_SELECTOR, "#plan-host-types input")])
+    assert "toilet" not in [b.get_attribute("value")
+                            for b in driver.find_elements(By.CSS_SELECTOR, "#plan-host-types input")]
     # the map fits what was just computed: every proposed site in view, closer than before
     after = _map_view(driver)
     sites = driver.execute_script(
