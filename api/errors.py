@@ -146,6 +146,15 @@ def allowed_methods(request: Request, starlette_allow: str | None) -> list[str]:
     return sorted(methods)
 
 
+def _documented_methods(request: Request) -> set[str]:
+    """The methods the OpenAPI documents for the request's path (empty: not an API path)."""
+    methods = {m for pattern, _, documented in _path_methods(request.app)
+               if pattern.fullmatch(request.url.path) for m in documented}  # fmt: skip
+    if "GET" in methods:
+        methods.add("HEAD")
+    return methods
+
+
 def _path_methods(app: Any) -> list[tuple[re.Pattern[str], int, set[str]]]:
     """Each operation of ``app``'s OpenAPI as a path pattern, its number of path parameters
     and its method (built once per app); a parameter with an ``enum`` matches its values."""
@@ -215,6 +224,15 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 404 and request.url.path.startswith("/api/"):
+            # an API path asked with a method it does not serve: the static files mounted
+            # at "/" answered 404 for it, but the path exists, so this is a 405
+            documented = _documented_methods(request)
+            if documented and request.method.upper() not in documented:
+                allowed = allowed_methods(request, None)
+                return JSONResponse(status_code=405, content=error_body(
+                    "http_error", f"{request.method} is not allowed here; use "
+                    f"{', '.join(allowed)}"), headers={"Allow": ", ".join(allowed)})  # fmt: skip
         if exc.status_code == 404 and wants_html(request):
             return not_found_page(request)
         headers = dict(getattr(exc, "headers", None) or {})

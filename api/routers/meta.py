@@ -26,7 +26,8 @@ def healthz() -> dict[str, str]:
 @router.get("/readyz", summary="Readiness check")
 def readyz(request: Request) -> JSONResponse:
     """200 `{"status": "ready", …}` when this process can serve: the registry store answers
-    a query, the job worker runs and the start-up warm-up has finished; 503 with the
+    a query, the job worker runs (`disabled` in an API-only process,
+    `SERVICEMAP_JOB_WORKER=false`) and the start-up warm-up has finished; 503 with the
     `status` and a `reason` otherwise.
 
     The store check counts the queued and running jobs (`jobs`). Requests are served during
@@ -44,9 +45,12 @@ def readyz(request: Request) -> JSONResponse:
     for (_, status), count in depth.items():
         jobs[status] = jobs.get(status, 0) + count
     worker = getattr(state, "job_worker", None)
-    body = {"store": "ok", "jobs": jobs,
-            "job_worker": "running" if worker is not None and worker.alive() else "stopped"}  # fmt: skip
-    if body["job_worker"] != "running":
+    if not state.settings.job_worker:  # an API-only process: another one runs the jobs
+        worker_state = "disabled"
+    else:
+        worker_state = "running" if worker is not None and worker.alive() else "stopped"
+    body = {"store": "ok", "jobs": jobs, "job_worker": worker_state}
+    if worker_state == "stopped":
         return JSONResponse({"status": "unavailable", **body,
                              "reason": "the job worker of this process is not running"},
                             status_code=503)  # fmt: skip

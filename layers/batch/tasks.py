@@ -31,6 +31,7 @@ import pyarrow as pa
 import shapely
 from scipy.spatial import cKDTree
 
+from geo._prepared import SharedPrepared
 from geo.coverage import lunch as lunch_mod
 from geo.nearest import unit_vectors
 from layers.errors import LayersError
@@ -118,8 +119,8 @@ class AreaGapService(GapService):
 
 def inside(geometry: Any, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
     """Indices of the points inside (or on the edge of) ``geometry``."""
-    shapely.prepare(geometry)
-    return np.flatnonzero(shapely.intersects_xy(geometry, lon, lat))
+    covered = SharedPrepared(geometry)  # the area may be shared by threads of a worker
+    return np.flatnonzero(covered.intersects_xy(lon, lat))
 
 
 def _within(lon: np.ndarray, lat: np.ndarray, seeds: np.ndarray, radius_m: float) -> np.ndarray:
