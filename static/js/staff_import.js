@@ -60,7 +60,7 @@ export function createImportView({ layers, status }) {
       last.refused ? h("p", { class: "st-message" }, t("st.import.notCommitted")) : null,
       fileProblems.length ? h("div", {}, h("h3", {}, t("st.import.fileProblems")),
         h("ul", { class: "st-problems" }, fileProblems.map((p) => problemItem(p, "error")))) : null,
-      h("div", { class: "st-table-wrap" }, table([t("st.import.col.row"), t("st.import.col.action"),
+      h("div", { class: "st-table-wrap", tabindex: "0" }, table([t("st.import.col.row"), t("st.import.col.action"),
         t("st.import.col.name"), t("st.import.col.problem")], rows)));
     $("imp-actions").hidden = !(last.dry_run && !last.committed);
   }

@@ -53,9 +53,26 @@ function wireCardDialog() {
 export function createReviewView({ reviewer, status }) {
   const list = $("rev-list");
   let page = null;
+  let recent = []; // records approved on this page: a card may follow at once
   wireCardDialog();
 
+  function renderRecent() {
+    const box = $("rev-recent");
+    if (!recent.length) {
+      replaceChildren(box);
+      return;
+    }
+    const rows = recent.map((record) => h("tr", { dataset: { id: record.id } },
+      h("td", { translate: "no" }, record.name),
+      h("td", {}, record.district || "—"),
+      h("td", {}, h("button", { type: "button", class: "st-card-open",
+        onclick: () => openCardDialog(record, status, load) }, t("st.review.card")))));
+    replaceChildren(box, h("h3", {}, t("st.review.recent")), table([t("st.records.col.name"),
+      t("st.records.col.district"), hiddenText(t("st.review.card"))], rows));
+  }
+
   function render() {
+    renderRecent();
     if (!page) return;
     if (!page.items.length) {
       replaceChildren(list, h("p", {}, t("st.review.empty")));
@@ -101,6 +118,7 @@ export function createReviewView({ reviewer, status }) {
     }
     try {
       const answer = await postJson(`review/${action}`, comment ? { ids, comment } : { ids });
+      if (action === "approve") recent = answer.items.map((item) => item.record);
       await load();
       status(t(action === "approve" ? "st.review.approved.done" : "st.review.returned.done",
         { n: answer.total }));
