@@ -6,6 +6,7 @@
 
 import { onLangChange, t } from "../i18n.js";
 import { ApiError, getJson, postJson, sendJson } from "./api.js";
+import { Basemap, OSM_ATTRIBUTION } from "./basemap.js";
 import { h, replaceChildren } from "./dom.js";
 import { failure, fillLayers, flagName, stateName, table } from "./staff_common.js";
 import { openCardDialog } from "./staff_review.js";
@@ -38,10 +39,12 @@ export function createRecordsView({ layers, reviewer, status, showHistory }) {
       h("td", {}, h("input", { type: "checkbox", class: "st-select", value: record.id,
         "aria-label": t("st.records.select", { name: record.name }) })),
       h("td", { translate: "no" }, record.name),
-      h("td", {}, record.district || "—"),
-      h("td", {}, stateName(record.review), record.card ? ` · ${record.card.kind}` : ""),
-      h("td", {}, record.last_verified || "—"),
-      h("td", {}, (record.flags || []).map(flagName).join(", ")),
+      h("td", { "data-label": t("st.records.col.district") }, record.district || "—"),
+      h("td", { "data-label": t("st.records.col.state") }, stateName(record.review),
+        record.card ? ` · ${record.card.kind}` : ""),
+      h("td", { "data-label": t("st.records.col.verified") }, record.last_verified || "—"),
+      h("td", { "data-label": t("st.records.col.flags"), class: "st-flag-cell" },
+        (record.flags || []).map(flagName).join(", ")),
       h("td", { class: "st-row-actions" },
         h("button", { type: "button", class: "st-edit", onclick: () => open(record.id) }, t("st.records.edit")),
         reviewer ? h("button", { type: "button", class: "st-card-open",
@@ -89,6 +92,9 @@ export function createRecordsView({ layers, reviewer, status, showHistory }) {
     if (map) return;
     map = L.map("rec-map", { minZoom: 8, maxZoom: 19 }).setView(SHANGHAI, 11);
     map.attributionControl.setPrefix(false);
+    map.attributionControl.addAttribution(OSM_ATTRIBUTION);
+    map.attributionControl.getContainer().lang = "en"; // the licence notice, as OSM words it
+    new Basemap(map, {}).init().catch(() => null); // online tiles or the offline vector basemap
     getJson("districts").then((geo) => {
       L.geoJSON(geo, { interactive: false, style: { color: "#777", weight: 1, fill: false } }).addTo(map);
     }).catch(() => null);

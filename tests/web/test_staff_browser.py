@@ -140,6 +140,8 @@ def test_editor_imports_edits_and_submits(desktop_browser: WebDriver, live_serve
     assert 20 < metres < 2000, metres
     assert f"{metres} 米" in moved.text
     assert axe_violations(driver) == []
+    driver.execute_script("document.getElementById('rec-editor').scrollIntoView()")
+    screenshot(driver, artifacts_dir, "staff-editor-desktop")
     driver.find_element(By.ID, "ed-save").click()
     wait(driver).until(lambda d: "已保存" in d.find_element(By.ID, "ed-message").text)
     assert "拖动图钉" in driver.find_element(By.ID, "ed-moved").text  # the new origin
@@ -265,5 +267,6 @@ def test_english_import_report_and_phone_width(
         "return [...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > 392)"
         ".slice(0, 8).map((e) => e.tagName + '#' + e.id + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))")
     assert driver.execute_script("return document.documentElement.scrollWidth") <= 390, wide
-    screenshot(driver, artifacts_dir, "staff-records-phone")
+    driver.execute_script("document.getElementById('rec-editor').scrollIntoView()")
+    screenshot(driver, artifacts_dir, "staff-editor-phone")
     assert console_problems(driver) == []
