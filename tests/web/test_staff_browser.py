@@ -22,12 +22,13 @@ from tests.web.conftest import STAFF_PASSWORD, LiveServer, sign_in
 from tests.web.pages import axe_violations, console_problems, screenshot, wait
 
 EDITOR, REVIEWER = "web_putuo_editor", "web_city_reviewer"
-NAMES = ("普陀测试接力站甲", "普陀测试接力站乙", "普陀测试接力站丙")
+NAMES = ("普陀测试接力站甲", "普陀测试接力站乙", "普陀测试接力站丙", "普陀测试接力站丁")
 CSV = (
     "名称,地址,区,经度,纬度,电话\n"
     f"{NAMES[0]},金沙江路1001号,普陀区,121.3950,31.2490,13812345678\n"
     f"{NAMES[1]},金沙江路1002号,普陀区,121.3960,31.2500,1391234567\n"
     f"{NAMES[2]},金沙江路1003号,普陀区,121.3970,31.2510,13812345679\n"
+    f"{NAMES[3]},金沙江路1759号,普陀区,,,13812345670\n"  # placed only to the district
 )
 BAD_ROW = 3  # the CSV record number of the bad phone (the header is row 1)
 
@@ -111,24 +112,34 @@ def test_editor_imports_edits_and_submits(desktop_browser: WebDriver, live_serve
     assert "F 列" in cell.text
     assert "电话号码" in cell.text
     good = driver.find_elements(By.CSS_SELECTOR, "tr.st-outcome.created")
-    assert len(good) == 2
+    assert len(good) == 3
     assert axe_violations(driver) == []
     screenshot(driver, artifacts_dir, "staff-import-desktop")
 
     # commit the valid rows
     driver.find_element(By.ID, "imp-commit-valid").click()
     wait(driver).until(lambda d: "已写入" in d.find_element(By.ID, "imp-summary").text)
-    assert "新建 2" in driver.find_element(By.ID, "imp-summary").text
+    assert "新建 3" in driver.find_element(By.ID, "imp-summary").text
     assert not driver.find_element(By.ID, "imp-actions").is_displayed()
 
-    # the records tab: the two drafts; edit the first and drag its pin
+    # the records tab: the three drafts; the coarse one offers the gazetteer's candidates
     _tab(driver, "records")
     Select(driver.find_element(By.ID, "rec-state")).select_by_value("draft")
     driver.find_element(By.CSS_SELECTOR, '#rec-filter button[type="submit"]').click()
-    wait(driver).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#rec-list tbody tr")) == 2)
+    wait(driver).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#rec-list tbody tr")) == 3)
     rows = driver.find_elements(By.CSS_SELECTOR, "#rec-list tbody tr")
     assert sorted(r.find_element(By.CSS_SELECTOR, "td:nth-child(2)").text for r in rows) == sorted(
-        [NAMES[0], NAMES[2]])
+        [NAMES[0], NAMES[2], NAMES[3]])
+    coarse = next(r for r in rows if NAMES[3] in r.text)
+    assert "位置粗略" in coarse.text
+    coarse.find_element(By.CSS_SELECTOR, ".st-edit").click()
+    candidate = wait(driver).until(lambda d: d.find_element(By.CSS_SELECTOR, ".st-candidate"))
+    assert "金沙江路" in candidate.text
+    candidate.click()
+    assert int(driver.find_element(By.ID, "ed-moved").get_attribute("data-metres")) > 100
+
+    # edit the first and drag its pin
+    rows = driver.find_elements(By.CSS_SELECTOR, "#rec-list tbody tr")
     first = next(r for r in rows if NAMES[0] in r.text)
     record_id = first.get_attribute("data-id")
     first.find_element(By.CSS_SELECTOR, ".st-edit").click()
@@ -164,7 +175,7 @@ def test_editor_imports_edits_and_submits(desktop_browser: WebDriver, live_serve
     for box in driver.find_elements(By.CSS_SELECTOR, "#rec-list .st-select"):
         box.click()
     driver.find_element(By.ID, "rec-submit").click()
-    wait(driver).until(lambda d: "已提交 2 条" in _status(d))
+    wait(driver).until(lambda d: "已提交 3 条" in _status(d))
     # the one deliberate stale save is the only network error the browser logs
     problems = console_problems(driver)
     stale = [p for p in problems if "status of 412" in p["message"]]
@@ -179,19 +190,19 @@ def test_reviewer_approves_in_bulk_issues_a_yellow_card_and_reads_history(
     _sign_in_as(driver, live_server, REVIEWER)
     _open(driver, live_server, "?lang=zh&tab=review")
     driver.get_log("browser")
-    wait(driver).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#rev-list tbody tr")) >= 2)
+    wait(driver).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#rev-list tbody tr")) >= 3)
     rows = [r for r in driver.find_elements(By.CSS_SELECTOR, "#rev-list tbody tr")
             if any(n in r.text for n in NAMES)]  # fmt: skip
-    assert len(rows) == 2
+    assert len(rows) == 3
     assert "→" in rows[0].find_element(By.CSS_SELECTOR, ".st-changes").text
     assert axe_violations(driver) == []
     screenshot(driver, artifacts_dir, "staff-review-desktop")
     for row in rows:
         row.find_element(By.CSS_SELECTOR, ".st-select").click()
     driver.find_element(By.ID, "rev-approve").click()
-    wait(driver).until(lambda d: "已批准 2 条" in _status(d))
+    wait(driver).until(lambda d: "已批准 3 条" in _status(d))
     recent = driver.find_elements(By.CSS_SELECTOR, "#rev-recent tbody tr")
-    assert len(recent) == 2
+    assert len(recent) == 3
     target = next(r for r in recent if NAMES[0] in r.text)
     record_id = target.get_attribute("data-id")
 
@@ -254,7 +265,7 @@ def test_english_import_report_and_phone_width(
     # a re-import: the untouched row is unchanged, the one whose pin and phone were edited
     # would be updated back to the sheet
     summary = driver.find_element(By.ID, "imp-summary").text
-    assert "1 updated, 1 unchanged, 1 with errors" in summary
+    assert "1 updated, 2 unchanged, 1 with errors" in summary
     width = driver.execute_script("return document.documentElement.scrollWidth")
     assert width <= 390, f"the page is {width} px wide on a 390 px phone"
     assert axe_violations(driver) == []
