@@ -1,8 +1,8 @@
 // Pieces shared by the staff registry tabs: layer choices, values in change lists, tables.
 
-import { getLang, langTag, pick, t } from "../i18n.js";
+import { districtName, getLang, langTag, localized, pick, t } from "../i18n.js";
 import { ApiError } from "./api.js";
-import { h } from "./dom.js";
+import { h, langText } from "./dom.js";
 
 /** Fill a <select> with the registry layers (names in the page's language). */
 export function fillLayers(select, layers, { any = false } = {}) {
@@ -22,6 +22,16 @@ export function valueText(value) {
   return String(value);
 }
 
+/** Text from the data (a name, an address) marked with its script's language. */
+export function dataText(text) {
+  return langText(localized(String(text ?? ""), ""));
+}
+
+/** A district in the page's language. */
+export function district(name) {
+  return name ? districtName(name) : "—";
+}
+
 /** A list of changes {field: [old, new]} as "field: old → new" lines. */
 export function changeList(changes) {
   const entries = Object.entries(changes || {});
@@ -30,8 +40,8 @@ export function changeList(changes) {
     const [before, after] = Array.isArray(pair) ? pair : [null, pair];
     return h("li", {},
       h("code", { translate: "no" }, field), ": ",
-      h("span", { class: "st-old" }, valueText(before)), " → ",
-      h("span", { class: "st-new" }, valueText(after)));
+      h("span", { class: "st-old" }, dataText(valueText(before))), " → ",
+      h("span", { class: "st-new" }, dataText(valueText(after))));
   }));
 }
 

@@ -1,9 +1,9 @@
 // The history tab: every change of one record, newest first — who, when, what changed.
 
-import { onLangChange, t } from "../i18n.js";
+import { onLangChange, t, tParts } from "../i18n.js";
 import { getJson } from "./api.js";
 import { h, replaceChildren } from "./dom.js";
-import { changeList, failure, table, when } from "./staff_common.js";
+import { changeList, dataText, failure, table, when } from "./staff_common.js";
 
 export function createHistoryView({ status }) {
   const $ = (id) => document.getElementById(id);
@@ -27,9 +27,9 @@ export function createHistoryView({ status }) {
         entry.role ? ` (${entry.role})` : ""),
       h("td", {}, actionName(entry.action)),
       h("td", {}, changeList(entry.changes)),
-      h("td", {}, entry.comment || "",
-        entry.source_file ? h("div", {}, t("st.history.fromImport",
-          { file: entry.source_file, row: entry.source_row ?? "—" })) : null)));
+      h("td", {}, entry.comment ? dataText(entry.comment) : "",
+        entry.source_file ? h("div", {}, tParts("st.history.fromImport",
+          { file: dataText(entry.source_file), row: entry.source_row ?? "—" })) : null)));
     replaceChildren(list, table([t("st.history.col.at"), t("st.history.col.actor"),
       t("st.history.col.action"), t("st.history.col.changes"), t("st.history.col.comment")], rows,
     { caption: last.facility_id }));

@@ -2,10 +2,10 @@
 // row (the failing cells named by column letter, messages in the page's language), then
 // commit (all or only the valid rows) and optionally submit for review.
 
-import { onLangChange, t } from "../i18n.js";
+import { onLangChange, t, tParts } from "../i18n.js";
 import { ApiError, postForm, postJson } from "./api.js";
 import { h, replaceChildren } from "./dom.js";
-import { failure, fillLayers, problemMessage, table } from "./staff_common.js";
+import { dataText, failure, fillLayers, problemMessage, table } from "./staff_common.js";
 
 export function createImportView({ layers, status }) {
   const $ = (id) => document.getElementById(id);
@@ -16,11 +16,11 @@ export function createImportView({ layers, status }) {
 
   function problemText(problem) {
     const message = problemMessage(problem);
-    const column = problem.column || "";
+    const column = dataText(problem.column || "");
     if (problem.column_letter) {
-      return t("st.import.cell", { letter: problem.column_letter, column, message });
+      return tParts("st.import.cell", { letter: problem.column_letter, column, message });
     }
-    return column ? t("st.import.cellNoLetter", { column, message }) : message;
+    return problem.column ? tParts("st.import.cellNoLetter", { column, message }) : message;
   }
 
   function problemItem(problem, severity) {
@@ -48,7 +48,7 @@ export function createImportView({ layers, status }) {
       return h("tr", { class: `st-outcome ${outcome.action}`, dataset: { row: outcome.row } },
         h("td", {}, String(outcome.row)),
         h("td", {}, h("span", { class: `st-badge ${outcome.action}` }, t(`st.action.${outcome.action}`))),
-        h("td", { translate: "no" }, Array.isArray(name) ? name[1] ?? "" : outcome.record_id || ""),
+        h("td", {}, dataText(Array.isArray(name) ? name[1] ?? "" : outcome.record_id || "")),
         h("td", {}, byRow.has(outcome.row) ? h("ul", { class: "st-problems" }, byRow.get(outcome.row)) : ""));
     });
     const summary = t(last.committed ? "st.import.committed" : "st.import.summary", {

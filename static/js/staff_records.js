@@ -4,11 +4,11 @@
 // candidates for coarse or flagged records. Saves send If-Match; a 412 says someone else
 // changed the record.
 
-import { onLangChange, t } from "../i18n.js";
+import { onLangChange, t, tParts } from "../i18n.js";
 import { ApiError, getJson, postJson, sendJson } from "./api.js";
 import { Basemap, OSM_ATTRIBUTION } from "./basemap.js";
 import { h, replaceChildren } from "./dom.js";
-import { failure, fillLayers, flagName, stateName, table } from "./staff_common.js";
+import { dataText, district, failure, fillLayers, flagName, stateName, table } from "./staff_common.js";
 import { openCardDialog } from "./staff_review.js";
 
 const L = window.L;
@@ -38,8 +38,8 @@ export function createRecordsView({ layers, reviewer, status, showHistory }) {
     const rows = page.items.map(({ record }) => h("tr", { dataset: { id: record.id } },
       h("td", {}, h("input", { type: "checkbox", class: "st-select", value: record.id,
         "aria-label": t("st.records.select", { name: record.name }) })),
-      h("td", { translate: "no" }, record.name),
-      h("td", { "data-label": t("st.records.col.district") }, record.district || "—"),
+      h("td", {}, dataText(record.name)),
+      h("td", { "data-label": t("st.records.col.district") }, district(record.district)),
       h("td", { "data-label": t("st.records.col.state") }, stateName(record.review),
         record.card ? ` · ${record.card.kind}` : ""),
       h("td", { "data-label": t("st.records.col.verified") }, record.last_verified || "—"),
@@ -134,7 +134,7 @@ export function createRecordsView({ layers, reviewer, status, showHistory }) {
   function renderEditor() {
     if (!editing) return;
     const { record } = editing;
-    $("rec-editor-title").textContent = t("st.editor.title", { name: record.name });
+    replaceChildren($("rec-editor-title"), tParts("st.editor.title", { name: dataText(record.name) }));
     $("ed-flags").textContent = record.flags?.length
       ? t("st.editor.flags", { flags: record.flags.map(flagName).join(", ") }) : "";
     const box = $("ed-candidates");
@@ -144,7 +144,7 @@ export function createRecordsView({ layers, reviewer, status, showHistory }) {
         h("ul", {}, candidates.map((c) => h("li", {}, h("button", {
           type: "button", class: "st-candidate",
           onclick: () => { placeMarker(L.latLng(c.lat, c.lon)); map.panTo([c.lat, c.lon]); },
-        }, t("st.editor.useCandidate", { name: c.name, kind: c.kind, score: c.score }))))));
+        }, tParts("st.editor.useCandidate", { name: dataText(c.name), kind: c.kind, score: c.score }))))));
     }
     showMoved();
   }

@@ -5,7 +5,7 @@
 import { onLangChange, t } from "../i18n.js";
 import { getJson, postJson } from "./api.js";
 import { h, replaceChildren } from "./dom.js";
-import { changeList, failure, table } from "./staff_common.js";
+import { changeList, dataText, district, failure, table } from "./staff_common.js";
 
 const $ = (id) => document.getElementById(id);
 const hiddenText = (text) => h("span", { class: "visually-hidden" }, text);
@@ -14,8 +14,7 @@ let cardTarget = null; // {record, status, done}
 /** Open the card dialog for a record; `done` runs after a card was issued. */
 export function openCardDialog(record, status, done) {
   cardTarget = { record, status, done };
-  $("card-record").textContent = record.name;
-  $("card-record").setAttribute("translate", "no");
+  $("card-record").replaceChildren(dataText(record.name));
   $("card-reason").value = "";
   $("card-date").value = new Date().toISOString().slice(0, 10);
   $("card-deadline").value = "";
@@ -63,8 +62,8 @@ export function createReviewView({ reviewer, status }) {
       return;
     }
     const rows = recent.map((record) => h("tr", { dataset: { id: record.id } },
-      h("td", { translate: "no" }, record.name),
-      h("td", {}, record.district || "—"),
+      h("td", {}, dataText(record.name)),
+      h("td", {}, district(record.district)),
       h("td", {}, h("button", { type: "button", class: "st-card-open",
         onclick: () => openCardDialog(record, status, load) }, t("st.review.card")))));
     replaceChildren(box, h("h3", {}, t("st.review.recent")), table([t("st.records.col.name"),
@@ -81,8 +80,8 @@ export function createReviewView({ reviewer, status }) {
     const rows = page.items.map(({ record, changes }) => h("tr", { dataset: { id: record.id } },
       h("td", {}, h("input", { type: "checkbox", class: "st-select", value: record.id,
         "aria-label": t("st.records.select", { name: record.name }) })),
-      h("td", { translate: "no" }, record.name),
-      h("td", {}, record.district || "—"),
+      h("td", {}, dataText(record.name)),
+      h("td", {}, district(record.district)),
       h("td", {}, changeList(changes)),
       h("td", {}, h("button", { type: "button", class: "st-card-open",
         onclick: () => openCardDialog(record, status, load) }, t("st.review.card")))));

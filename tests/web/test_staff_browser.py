@@ -19,7 +19,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import Select
 
 from tests.web.conftest import STAFF_PASSWORD, LiveServer, sign_in
-from tests.web.pages import axe_violations, console_problems, screenshot, wait
+from tests.web.pages import axe_violations, console_problems, screenshot, wait, wrong_language
 
 EDITOR, REVIEWER = "web_putuo_editor", "web_city_reviewer"
 NAMES = ("普陀测试接力站甲", "普陀测试接力站乙", "普陀测试接力站丙", "普陀测试接力站丁")
@@ -143,7 +143,9 @@ def test_editor_imports_edits_and_submits(desktop_browser: WebDriver, live_serve
     first = next(r for r in rows if NAMES[0] in r.text)
     record_id = first.get_attribute("data-id")
     first.find_element(By.CSS_SELECTOR, ".st-edit").click()
-    pin = wait(driver).until(lambda d: d.find_element(By.CSS_SELECTOR, "#rec-map .leaflet-marker-icon"))
+    wait(driver).until(lambda d: d.find_element(By.ID, "rec-editor").get_attribute("data-id")
+                       == record_id)  # fmt: skip
+    pin = driver.find_element(By.CSS_SELECTOR, "#rec-map .leaflet-marker-icon")
     assert "拖动图钉" in driver.find_element(By.ID, "ed-moved").text
     ActionChains(driver).drag_and_drop_by_offset(pin, 60, 0).perform()
     moved = driver.find_element(By.ID, "ed-moved")
@@ -237,6 +239,7 @@ def test_reviewer_approves_in_bulk_issues_a_yellow_card_and_reads_history(
     assert "yellow card issued" in entries[0]
     assert any("created by import" in e for e in entries)
     assert driver.find_element(By.CSS_SELECTOR, "#hist-list th").text == "When"
+    assert wrong_language(driver) == []
     assert axe_violations(driver) == []
     _tab(driver, "records")
     wait(driver).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#rec-list tbody tr"))
@@ -262,6 +265,7 @@ def test_english_import_report_and_phone_width(
     cell = driver.find_element(By.CSS_SELECTOR, f'tr[data-row="{BAD_ROW}"] li.st-problem.error')
     assert "Column F" in cell.text
     assert "phone number" in cell.text
+    assert wrong_language(driver) == []
     # a re-import: the untouched row is unchanged, the one whose pin and phone were edited
     # would be updated back to the sheet
     summary = driver.find_element(By.ID, "imp-summary").text
