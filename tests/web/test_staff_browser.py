@@ -247,6 +247,12 @@ def test_reviewer_approves_in_bulk_issues_a_yellow_card_and_reads_history(
     driver.find_element(By.ID, "btn-lang").click()  # back to Chinese for the next test
     assert console_problems(driver) == []
 
+    # the planner's account corner links signed-in staff to these pages
+    driver.get(live_server.url + "planner.html")
+    link = wait(driver).until(lambda d: d.find_element(By.CSS_SELECTOR, "#pl-account #link-staff"))
+    assert link.text == "登记管理"
+    assert link.get_attribute("href").endswith("/staff.html")
+
 
 def test_english_import_report_and_phone_width(
     phone_browser: WebDriver, live_server: LiveServer, accounts: None, csv_file: Path,
