@@ -17,7 +17,7 @@ export function fillLayers(select, layers, { any = false } = {}) {
 /** A stored value as short text: null as a dash, lists joined, objects as JSON. */
 export function valueText(value) {
   if (value === null || value === undefined || value === "") return "—";
-  if (Array.isArray(value)) return value.map(valueText).join(", ");
+  if (Array.isArray(value)) return value.length ? value.map(valueText).join(", ") : "—";
   if (typeof value === "object") return JSON.stringify(value);
   return String(value);
 }
@@ -33,8 +33,14 @@ export function district(name) {
 }
 
 /** A list of changes {field: [old, new]} as "field: old → new" lines. */
+// bookkeeping the reviewer need not read (the id, the state itself, provenance)
+const QUIET_FIELDS = new Set(["id", "layer", "review", "demo", "flags", "updated_at", "source", "extra"]);
+
 export function changeList(changes) {
-  const entries = Object.entries(changes || {});
+  const entries = Object.entries(changes || {}).filter(([field, pair]) => {
+    const [before, after] = Array.isArray(pair) ? pair : [null, pair];
+    return !QUIET_FIELDS.has(field) && valueText(before) !== valueText(after);
+  });
   if (!entries.length) return "—";
   return h("ul", { class: "st-changes" }, entries.map(([field, pair]) => {
     const [before, after] = Array.isArray(pair) ? pair : [null, pair];
