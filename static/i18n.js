@@ -1,7 +1,7 @@
 // Interface strings in Chinese (default) and English, and the language switch.
 //
 // The strings live in static/i18n/ (common.js, map.js for the worker map, planner.js for the
-// planners' page, embed.js for the embeddable map); every string a person sees goes through
+// planners' page, embed.js for the embeddable map, staff.js for the registry pages); every string a person sees goes through
 // t(). One language is shown at a
 // time: text that has no translation (a facility's Chinese name, an address) is written in a
 // span marked lang="zh-CN" (see localized() and dom.js langText()), so screen readers switch
@@ -20,12 +20,13 @@ import COMMON from "./i18n/common.js";
 import EMBED from "./i18n/embed.js";
 import MAP from "./i18n/map.js";
 import PLANNER from "./i18n/planner.js";
+import STAFF from "./i18n/staff.js";
 
 export const LANGUAGES = Object.freeze(["zh", "en"]);
 /** Every string table by language (exported for the key-parity test). */
 export const STRINGS = Object.freeze({
-  zh: { ...COMMON.zh, ...MAP.zh, ...PLANNER.zh, ...EMBED.zh },
-  en: { ...COMMON.en, ...MAP.en, ...PLANNER.en, ...EMBED.en },
+  zh: { ...COMMON.zh, ...MAP.zh, ...PLANNER.zh, ...EMBED.zh, ...STAFF.zh },
+  en: { ...COMMON.en, ...MAP.en, ...PLANNER.en, ...EMBED.en, ...STAFF.en },
 });
 const STORAGE_KEY = "servicemap.lang";
 const listeners = new Set();

@@ -21,10 +21,11 @@ async function logout() {
 }
 
 /**
- * Fill `container` with the login link or the signed-in user and a logout button.
+ * Fill `container` with the login link or the signed-in user and a logout button (and, with
+ * `staffLink`, a link to the registry pages, staff.html).
  * @returns {Promise<object|null>} the signed-in actor ({username, role, district}) or null
  */
-export async function renderAccount(container) {
+export async function renderAccount(container, { staffLink = false } = {}) {
   let actor = null;
   try {
     actor = await whoAmI();
@@ -36,6 +37,7 @@ export async function renderAccount(container) {
       const out = h("button", { type: "button", class: "account-logout" }, t("account.logout"));
       out.addEventListener("click", logout);
       replaceChildren(container,
+        staffLink ? h("a", { href: "staff.html", class: "account-staff", id: "link-staff" }, t("st.link")) : null,
         h("span", { class: "account-user" }, t("account.signedIn"),
           // the user name is data, in whatever script it was chosen in
           h("bdi", { class: "account-name", translate: "no" }, actor.username)),

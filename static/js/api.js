@@ -6,11 +6,12 @@ import { t } from "../i18n.js";
 
 /** An error answer of the API ({"error": code, "message": ...}) or a network failure. */
 export class ApiError extends Error {
-  constructor(message, { status = 0, code = "network" } = {}) {
+  constructor(message, { status = 0, code = "network", body = null } = {}) {
     super(message);
     this.name = "ApiError";
     this.status = status;
     this.code = code;
+    this.body = body; // the parsed answer (an import's refused report), or null
   }
 }
 
@@ -62,7 +63,7 @@ async function fetchJson(url, init = {}) {
   }
   if (!response.ok) {
     const message = body?.message || `HTTP ${response.status}`;
-    throw new ApiError(message, { status: response.status, code: body?.error || "http" });
+    throw new ApiError(message, { status: response.status, code: body?.error || "http", body });
   }
   return body;
 }
@@ -94,6 +95,20 @@ export function postJson(path, body) {
     headers: { "Content-Type": "application/json", Accept: "application/json" },
     body: JSON.stringify(body),
   });
+}
+
+/** Send a JSON body with any method and extra headers (PATCH with If-Match …). */
+export function sendJson(method, path, body, headers = {}) {
+  return fetchJson(apiUrl(path), {
+    method,
+    headers: { "Content-Type": "application/json", Accept: "application/json", ...headers },
+    body: JSON.stringify(body),
+  });
+}
+
+/** POST a multipart form (a file upload); the browser sets the boundary. */
+export function postForm(path, formData) {
+  return fetchJson(apiUrl(path), { method: "POST", headers: { Accept: "application/json" }, body: formData });
 }
 
 /**

@@ -90,7 +90,7 @@ onLangChange(() => {
 
 // --- basemap and place labels (the worker map's modules) -------------------------------------
 async function start() {
-  renderAccount(document.getElementById("pl-account"));
+  renderAccount(document.getElementById("pl-account"), { staffLink: true });
   const basemap = new Basemap(map, {});
   const districts = new DistrictsOverlay(map);
   onLangChange(() => districts.relabel());
