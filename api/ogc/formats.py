@@ -6,7 +6,6 @@ format comes from ``f=`` when given, else from the ``Accept`` header (JSON by de
 
 from __future__ import annotations
 
-import io
 import json
 import tempfile
 from collections.abc import Sequence
@@ -18,7 +17,8 @@ from fastapi import Request
 from api.errors import RequestError
 from api.ogc.crs import CRS84, UTM51N, from_crs84
 from api.schemas import facility_json
-from geo.spreadsheet import csv_text, safe_cell
+from geo.spreadsheet import csv_text
+from layers.registry.exports import xlsx_table
 from layers.registry.schema import Facility
 
 JSON, HTML, GPKG, CSV, XLSX = "json", "html", "gpkg", "csv", "xlsx"
@@ -142,23 +142,8 @@ def csv_bytes(facilities: Sequence[Facility], crs: str) -> bytes:
 
 def xlsx_bytes(title: str, facilities: Sequence[Facility], crs: str) -> bytes:
     """The features as one XLSX sheet (text cells stay text, never formulas)."""
-    from openpyxl import Workbook
-
     header, rows = table(facilities, crs)
-    book = Workbook()
-    sheet = book.active
-    sheet.title = title[:31]
-    sheet.append(header)
-    for row in rows:
-        sheet.append([safe_cell(v) for v in row])
-    for cells in sheet.iter_rows(min_row=2):
-        for cell in cells:
-            if isinstance(cell.value, str):
-                cell.data_type = "s"
-    sheet.freeze_panes = "A2"
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+    return xlsx_table(title, header, rows)
 
 
 def gpkg_bytes(layer: str, facilities: Sequence[Facility], crs: str) -> bytes:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import io
 import json
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -167,12 +167,18 @@ def export_bytes(layer: str, records: Sequence[StoredRecord], fmt: str) -> bytes
 
 
 def _xlsx(layer: str, records: Sequence[StoredRecord]) -> bytes:
+    header, rows = table(layer, records)
+    return xlsx_table(layer, header, rows)
+
+
+def xlsx_table(title: str, header: Sequence[Any], rows: Iterable[Sequence[Any]]) -> bytes:
+    """One XLSX sheet named ``title``: a frozen header row, then ``rows``; text cells stay
+    text, never formulas (leading ``=``, ``+``, ``-``, ``@`` neutralised by ``safe_cell``)."""
     from openpyxl import Workbook
 
-    header, rows = table(layer, records)
     book = Workbook()
     sheet = book.active
-    sheet.title = layer[:31]
+    sheet.title = title[:31]
     sheet.append([safe_cell(h) for h in header])
     for row in rows:
         sheet.append([safe_cell(v) for v in row])
