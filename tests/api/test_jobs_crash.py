@@ -132,16 +132,19 @@ class Server:
             return error.code, json.loads(error.read() or b"null")
 
 
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh store for a server of the test: SQLite in ``tmp_path`` or a new PostGIS schema."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'servicemap.db'}"
+    database: PostGISDatabase = request.getfixturevalue("postgis_database")
+    schema = database.new_schema()
+    joiner = "&" if "?" in database.url else "?"
+    return f"{database.url}{joiner}options=-csearch_path%3D{schema},public"
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgis", marks=pytest.mark.postgis)])
 def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'servicemap.db'}"
-    else:
-        database: PostGISDatabase = request.getfixturevalue("postgis_database")
-        schema = database.new_schema()
-        joiner = "&" if "?" in database.url else "?"
-        url = f"{database.url}{joiner}options=-csearch_path%3D{schema},public"
-    running = Server(url, tmp_path)
+    running = Server(database_url(request, tmp_path), tmp_path)
     yield running
     running.stop()
 

@@ -18,22 +18,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.api.test_jobs_crash import Server
-from tests.layers.test_store import PostGISDatabase, postgis_database  # noqa: F401 (fixture)
+from tests.api.test_jobs_crash import Server, database_url
+from tests.layers.test_store import postgis_database  # noqa: F401 (fixture)
 
 POINT = {"lon": 121.3951, "lat": 31.2491}  # 普陀区, beside the Jinshajiang Road stations
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgis", marks=pytest.mark.postgis)])
 def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'servicemap.db'}"
-    else:
-        database: PostGISDatabase = request.getfixturevalue("postgis_database")
-        schema = database.new_schema()
-        joiner = "&" if "?" in database.url else "?"
-        url = f"{database.url}{joiner}options=-csearch_path%3D{schema},public"
-    running = Server(url, tmp_path)
+    running = Server(database_url(request, tmp_path), tmp_path)
     running.start()
     yield running
     running.stop()
