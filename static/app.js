@@ -33,7 +33,7 @@ import {
   wireLayerPanel,
 } from "./js/layout.js";
 import { MapLegend } from "./js/legend.js";
-import { NearestSearch } from "./js/nearest.js";
+import { NearestSearch, nearestElements } from "./js/nearest.js";
 import { DistrictsOverlay, MetroOverlay } from "./js/overlays.js";
 import {
   renderLayerAbout,
@@ -297,17 +297,7 @@ async function main() {
     onRoute: (drawn) => legend.update({ route: drawn }),
     onShowCoverage: showCoverage,
     popupOpenedBy: (el) => popupFocus.openedBy(el),
-    els: {
-      coverage: $("nearest-coverage"),
-      status: $("nearest-status"),
-      list: $("nearest-list"),
-      hint: $("hint-actions"),
-      unlocated: $("unlocated"),
-      unlocatedSummary: $("unlocated-summary"),
-      unlocatedList: $("unlocated-list"),
-      notes: $("nearest-notes"),
-      unreachable: $("unreachable"),
-    },
+    els: nearestElements(),
   });
   const startProfile = new URLSearchParams(window.location.search).get("profile");
   if (PROFILES.includes(startProfile)) nearest.setOption("profile", startProfile);

@@ -17,7 +17,7 @@ import {
   wirePopupFocus,
 } from "./js/focus.js";
 import { createNotices } from "./js/layout.js";
-import { NearestSearch } from "./js/nearest.js";
+import { NearestSearch, nearestElements } from "./js/nearest.js";
 import { renderLayerSelect } from "./js/panel.js";
 
 const L = window.L;
@@ -192,17 +192,7 @@ async function main() {
     },
     fitPadding: () => ({ padding: [24, 24] }),
     popupOpenedBy: (el) => popupFocus.openedBy(el),
-    els: {
-      coverage: $("nearest-coverage"),
-      status: $("nearest-status"),
-      list: $("nearest-list"),
-      hint: $("hint-actions"),
-      unlocated: $("unlocated"),
-      unlocatedSummary: $("unlocated-summary"),
-      unlocatedList: $("unlocated-list"),
-      notes: $("nearest-notes"),
-      unreachable: $("unreachable"),
-    },
+    els: nearestElements(),
   });
   nearest.k = config.k;
   nearest.layerId = shown[0];

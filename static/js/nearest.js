@@ -41,6 +41,22 @@ function formatAccuracy(accuracyM) {
   return formatDistance(accuracyM);
 }
 
+/** The result list's elements of a page built like index.html (the map and the widget). */
+export function nearestElements() {
+  const byId = (id) => document.getElementById(id);
+  return {
+    coverage: byId("nearest-coverage"),
+    status: byId("nearest-status"),
+    list: byId("nearest-list"),
+    hint: byId("hint-actions"),
+    unlocated: byId("unlocated"),
+    unlocatedSummary: byId("unlocated-summary"),
+    unlocatedList: byId("unlocated-list"),
+    notes: byId("nearest-notes"),
+    unreachable: byId("unreachable"),
+  };
+}
+
 export class NearestSearch {
   /**
    * @param {object} options
