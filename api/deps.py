@@ -16,7 +16,7 @@ cookie-authenticated write without its CSRF header answers 403 (see :mod:`api.au
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request, Security
@@ -56,8 +56,18 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
-RegistryDep = Annotated[Registry, Depends(get_registry)]
-SettingsDep = Annotated[Settings, Depends(get_settings)]
+async def _registry_dependency(request: Request) -> Registry:
+    # async: FastAPI runs a plain-function dependency in a thread, a hop that costs more
+    # than the lookup itself
+    return get_registry(request)
+
+
+async def _settings_dependency(request: Request) -> Settings:
+    return get_settings(request)
+
+
+RegistryDep = Annotated[Registry, Depends(_registry_dependency)]
+SettingsDep = Annotated[Settings, Depends(_settings_dependency)]
 
 
 def app_service(owner: Request | Starlette, name: str, build: Callable[[], T]) -> T:
@@ -141,7 +151,7 @@ def get_caller(
 CallerDep = Annotated[Caller | None, Depends(get_caller)]
 
 
-def get_actor(caller: CallerDep) -> Actor | None:
+async def get_actor(caller: CallerDep) -> Actor | None:
     """The caller's actor, or ``None`` for anonymous callers."""
     return None if caller is None else caller.actor
 
@@ -149,7 +159,7 @@ def get_actor(caller: CallerDep) -> Actor | None:
 ActorDep = Annotated[Actor | None, Depends(get_actor)]
 
 
-def require_actor(actor: ActorDep) -> Actor:
+async def require_actor(actor: ActorDep) -> Actor:
     """An authenticated actor (401 for anonymous callers)."""
     if actor is None:
         raise NotAuthenticatedError
@@ -159,12 +169,12 @@ def require_actor(actor: ActorDep) -> Actor:
 StaffDep = Annotated[Actor, Depends(require_actor)]
 
 
-def require_role(*roles: Role) -> Callable[[Actor], Actor]:
+def require_role(*roles: Role) -> Callable[[Actor], Awaitable[Actor]]:
     """A dependency admitting authenticated actors with one of ``roles`` (403 otherwise)."""
     allowed = frozenset(roles)
     names = ", ".join(role.value for role in roles)
 
-    def dependency(actor: StaffDep) -> Actor:
+    async def dependency(actor: StaffDep) -> Actor:
         if actor.role not in allowed:
             raise ForbiddenError(f"this needs the role {names}; you are signed in as {actor.role.value}")
         return actor
@@ -173,12 +183,12 @@ def require_role(*roles: Role) -> Callable[[Actor], Actor]:
     return dependency
 
 
-def require_action(action: policy.Action | str) -> Callable[[Actor], Actor]:
+def require_action(action: policy.Action | str) -> Callable[[Actor], Awaitable[Actor]]:
     """A dependency admitting actors whom :mod:`layers.accounts.policy` allows ``action``
     somewhere (district and owner rules are checked by the service on the record)."""
     checked = policy.Action(action)
 
-    def dependency(actor: StaffDep) -> Actor:
+    async def dependency(actor: StaffDep) -> Actor:
         return policy.require(actor, checked)
 
     dependency.__name__ = f"require_{checked.value.replace('.', '_')}"
@@ -208,12 +218,12 @@ PlannerDep = Annotated[Actor, Depends(require_action("plans.submit"))]
 RouteStaffDep = Annotated[Actor, Depends(require_action("routes.submit"))]
 
 
-def plan_scope(actor: Annotated[Actor, Depends(require_action("plans.read"))]) -> JobScope:
+async def plan_scope(actor: Annotated[Actor, Depends(require_action("plans.read"))]) -> JobScope:
     """The site-planning jobs the caller may see."""
     return JobScope.of(actor)
 
 
-def route_scope(actor: Annotated[Actor, Depends(require_action("routes.read"))]) -> JobScope:
+async def route_scope(actor: Annotated[Actor, Depends(require_action("routes.read"))]) -> JobScope:
     """The check-up routing jobs (with bookings' personal data) the caller may see."""
     return JobScope.of(actor)
 

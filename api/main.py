@@ -136,8 +136,9 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         embed_ancestors=embed.frame_ancestors(settings.embed_origins),
     )
     app.add_middleware(RequestObserver, metrics=metrics)  # outermost: ids, access log, metrics
-    for module in (meta, auth, users, layers, facilities, records, imports, geocode, geography,
-                   nearest, network, gaps, plans, routes, ogc, embed):  # fmt: skip
+    # the hot public reads first: routes are matched in this order on every request
+    for module in (meta, nearest, layers, facilities, auth, users, records, imports, geocode,
+                   geography, network, gaps, plans, routes, ogc, embed):  # fmt: skip
         app.include_router(module.router)
     if settings.static_dir.is_dir():
         app.mount("/", StaticFiles(directory=settings.static_dir, html=True), name="static")

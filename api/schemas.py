@@ -7,6 +7,7 @@ import typing
 from datetime import date, datetime
 from typing import Any, Literal
 
+import orjson
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -18,6 +19,17 @@ class ErrorOut(BaseModel):
 
     error: str = Field(examples=["invalid_request"])
     message: str = Field(examples=["lon: Input should be a valid number (got 'abc')"])
+
+
+class FastJSONResponse(JSONResponse):
+    """A JSON answer encoded by orjson: for bodies the server built itself (no validation).
+
+    Encodes numpy scalars and arrays and embeds :class:`orjson.Fragment` (JSON encoded
+    once, e.g. :func:`facility_fragment`) as it is.
+    """
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content, option=orjson.OPT_SERIALIZE_NUMPY)
 
 
 class GeoJSONResponse(JSONResponse):
@@ -152,8 +164,24 @@ class FeatureCollectionOut(BaseModel):
     numberReturned: int | None = None  # noqa: N815
 
 
+_CACHE_LIMIT = 100_000
 _JSON_CACHE: dict[int, tuple[Facility, dict[str, Any]]] = {}
-_JSON_CACHE_LIMIT = 100_000
+_FRAGMENT_CACHE: dict[int, tuple[Facility, orjson.Fragment]] = {}
+V = typing.TypeVar("V")
+
+
+def _per_facility(
+    cache: dict[int, tuple[Facility, V]], facility: Facility, build: typing.Callable[[], V]
+) -> V:
+    """``build()`` once per facility object (records are replaced, never mutated)."""
+    cached = cache.get(id(facility))
+    if cached is not None and cached[0] is facility:
+        return cached[1]
+    value = build()
+    if len(cache) >= _CACHE_LIMIT:
+        cache.clear()
+    cache[id(facility)] = (facility, value)
+    return value
 
 
 def facility_json(facility: Facility) -> dict[str, Any]:
@@ -162,17 +190,22 @@ def facility_json(facility: Facility) -> dict[str, Any]:
     Rendered once per facility object and cached (records are replaced, never mutated, when
     they change); callers must not modify the returned dict.
     """
-    cached = _JSON_CACHE.get(id(facility))
-    if cached is not None and cached[0] is facility:
-        return cached[1]
-    data = facility.model_dump(mode="json")
-    hours = facility.hours
-    data["hours_text_zh"] = hours.to_text("zh") if hours else None
-    data["hours_text_en"] = hours.to_text("en") if hours else None
-    if len(_JSON_CACHE) >= _JSON_CACHE_LIMIT:
-        _JSON_CACHE.clear()
-    _JSON_CACHE[id(facility)] = (facility, data)
-    return data
+
+    def build() -> dict[str, Any]:
+        data = facility.model_dump(mode="json")
+        hours = facility.hours
+        data["hours_text_zh"] = hours.to_text("zh") if hours else None
+        data["hours_text_en"] = hours.to_text("en") if hours else None
+        return data
+
+    return _per_facility(_JSON_CACHE, facility, build)
+
+
+def facility_fragment(facility: Facility) -> orjson.Fragment:
+    """:func:`facility_json` encoded once (for :class:`FastJSONResponse` bodies)."""
+    return _per_facility(
+        _FRAGMENT_CACHE, facility, lambda: orjson.Fragment(orjson.dumps(facility_json(facility)))
+    )
 
 
 def facility_feature(facility: Facility) -> dict[str, Any]:

@@ -60,7 +60,7 @@ def loopback_server(workers: int = 1, env: dict[str, str] | None = None) -> Iter
                 if time.time() > deadline or process.poll() is not None:
                     raise RuntimeError("server did not start") from None
                 time.sleep(0.3)
-        wait_ready(base, workers, deadline=time.time() + 180)
+        wait_ready(base, workers, deadline=time.time() + 600)
         yield base
     finally:
         process.terminate()

@@ -89,31 +89,39 @@ def in_process(n_queries: int) -> dict[str, float]:
 CENTRAL_BOX = (121.43, 31.19, 121.52, 31.27)  # inside the central walk network's coverage
 
 
-def http(seconds: int, connections: int, workers: int, profile: str) -> dict:
-    """Throughput and latency of GET /api/v1/nearest under concurrent load."""
-    box = CENTRAL_BOX if profile == "walk" else (121.25, 30.95, 121.75, 31.40)
-    points = query_points(2000, seed=7, box=box)
-    paths = [f"/api/v1/nearest?lon={x:.6f}&lat={y:.6f}&layer={LAYER}&k=5&profile={profile}"
-             for x, y in points]
+def http(seconds: int, connections: int, workers: int) -> dict[str, dict]:
+    """Throughput and latency of ``/healthz`` and GET /api/v1/nearest, one server, one run."""
+    walk_points = query_points(2000, seed=7, box=CENTRAL_BOX)
+    any_points = query_points(2000, seed=7, box=(121.25, 30.95, 121.75, 31.40))
+    runs = {
+        "healthz": ["/healthz"],
+        "walk": [f"/api/v1/nearest?lon={x:.6f}&lat={y:.6f}&layer={LAYER}&k=5&profile=walk"
+                 for x, y in walk_points],
+        "straight": [f"/api/v1/nearest?lon={x:.6f}&lat={y:.6f}&layer={LAYER}&k=5"
+                     "&profile=straight" for x, y in any_points],
+    }
+    out: dict[str, dict] = {}
     with loopback_server(workers=workers) as base:
-        if shutil.which("wrk"):
-            tool = "wrk"
-            run_wrk(wrk_script_for_paths(paths), base, 3, connections)  # warm-up
-            result = run_wrk(wrk_script_for_paths(paths), base, seconds, connections)
-        else:
-            tool = "httpx-asyncio"
-            python_load(base, paths, 3, connections)
-            result = python_load(base, paths, seconds, connections)
-    result["tool"] = tool
-    result["rps"] = result["requests"] / result["seconds"]
-    return result
+        for name, paths in runs.items():
+            if shutil.which("wrk"):
+                tool = "wrk"
+                run_wrk(wrk_script_for_paths(paths), base, 3, connections)  # warm-up
+                result = run_wrk(wrk_script_for_paths(paths), base, seconds, connections)
+            else:
+                tool = "httpx-asyncio"
+                python_load(base, paths, 3, connections)
+                result = python_load(base, paths, seconds, connections)
+            result["tool"] = tool
+            result["rps"] = result["requests"] / result["seconds"]
+            out[name] = result
+    return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--queries", type=int, default=20_000)
     parser.add_argument("--seconds", type=int, default=10)
-    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
     local = in_process(args.queries)
@@ -129,15 +137,19 @@ def main() -> None:
     print(f"### HTTP `GET /api/v1/nearest` (k=5, {LAYER}) on loopback\n")
     print(f"{args.workers} uvicorn workers, {args.connections} connections, {args.seconds} s per "
           "run. `walk`: points inside the central walk network (network answers with routes); "
-          "`straight`: points anywhere in the central and suburban districts.\n")
-    print("| profile | load tool | requests/s | p50 ms | p90 ms | p99 ms | errors | non-2xx |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|")
-    for profile in ("walk", "straight"):
-        remote = http(args.seconds, args.connections, args.workers, profile)
-        print(f"| {profile} | {remote['tool']} | {remote['rps']:,.0f} | {remote['p50_ms']:.1f} | "
-              f"{remote['p90_ms']:.1f} | {remote['p99_ms']:.1f} | {remote['errors']} | "
-              f"{remote['non2xx']} |", flush=True)
-
+          "`straight`: points anywhere in the central and suburban districts. The same server's "
+          "`/healthz` is the framework's own ceiling; the issue's bar is walk ≥ 0.5× and "
+          "straight ≥ 0.7× of it.\n")
+    print("| request | load tool | requests/s | × `/healthz` | p50 ms | p90 ms | p99 ms | errors "
+          "| non-2xx |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    remote = http(args.seconds, args.connections, args.workers)
+    ceiling = remote["healthz"]["rps"]
+    for name, row in remote.items():
+        label = "`/healthz`" if name == "healthz" else f"nearest `{name}`"
+        print(f"| {label} | {row['tool']} | {row['rps']:,.0f} | {row['rps'] / ceiling:.2f}× | "
+              f"{row['p50_ms']:.1f} | {row['p90_ms']:.1f} | {row['p99_ms']:.1f} | "
+              f"{row['errors']} | {row['non2xx']} |", flush=True)
 
 if __name__ == "__main__":
     main()

@@ -61,8 +61,10 @@ class PointIndex:
         distance_m, index
             Arrays of shape (n_queries, k'), ``k' = min(k, size)``, ordered by distance.
         """
-        queries = unit_vectors(np.atleast_1d(lon), np.atleast_1d(lat))
         k_eff = min(k, self.size)
+        if isinstance(lon, float | int) and isinstance(lat, float | int) and self._tree and k_eff:
+            return self._query_one(float(lon), float(lat), k_eff)
+        queries = unit_vectors(np.atleast_1d(lon), np.atleast_1d(lat))
         if self._tree is None or k_eff == 0:
             empty = np.empty((len(queries), 0))
             return empty, empty.astype(np.int64)
@@ -70,6 +72,17 @@ class PointIndex:
         chord = np.asarray(chord).reshape(len(queries), k_eff)
         index = np.asarray(index, dtype=np.int64).reshape(len(queries), k_eff)
         return chord_to_metres(chord), index
+
+    def _query_one(
+        self, lon: float, lat: float, k: int
+    ) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
+        """:meth:`query` for one point given as floats (no per-call array building)."""
+        lam, phi = math.radians(lon), math.radians(lat)
+        vector = (math.cos(phi) * math.cos(lam), math.cos(phi) * math.sin(lam), math.sin(phi))
+        chord, index = self._tree.query(vector, k=k)  # type: ignore[union-attr]
+        chord = np.asarray(chord, dtype=np.float64).reshape(1, k)
+        metres = 2.0 * EARTH_RADIUS_M * np.arcsin(np.minimum(chord / 2.0, 1.0))
+        return metres, np.asarray(index, dtype=np.int64).reshape(1, k)
 
     def query_filtered(
         self,

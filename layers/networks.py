@@ -121,6 +121,7 @@ class _Subset:
     outside: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
     outside_points: PointIndex | None = None
     component: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    position: dict[int, int] = field(default_factory=dict)  # id(facility) -> its index
 
 
 class NetworkService:
@@ -226,6 +227,16 @@ class NetworkService:
             for layer in layers:
                 self._subset(layer, profile, None)
 
+    def is_ready(self, layer: str, profile: str, service: str | None = None) -> bool:
+        """Whether :meth:`nearest` for these arguments would answer from built structures
+        alone (network loaded, facility index current, registry checked recently): then it
+        takes well under a millisecond and needs no thread."""
+        name = self.profile_networks.get(profile)
+        if name is None or self._networks.peek(name) is None or not self.registry.is_fresh(layer):
+            return False
+        cached = self._subsets.peek((layer, profile, service))
+        return cached is not None and cached.version == self.registry.serving(layer, service)[0]
+
     # --- facility subsets ----------------------------------------------------------------
     def _subset(self, layer: str, profile: str, service: str | None) -> _Subset:
         version, facilities = self.registry.serving(layer, service)
@@ -255,6 +266,7 @@ class NetworkService:
         subset = _Subset(
             version, facilities, lon, lat, PointIndex(lon, lat), index, outside,
             PointIndex(lon[outside], lat[outside]) if outside.size else None, component,
+            {id(f): i for i, f in enumerate(facilities)},
         )
         logger.debug("network index %s: %d facilities (%d off-network)", key,
                      len(facilities), outside.size)  # fmt: skip
@@ -351,8 +363,7 @@ class NetworkService:
         candidate = subset.facilities[idx]
         if subset.component[idx] < 0 or any(h.facility is candidate for h in chosen):
             return []
-        by_id = {id(f): i for i, f in enumerate(subset.facilities)}
-        reached = {int(subset.component[by_id[id(h.facility)]]) for h in chosen
+        reached = {int(subset.component[subset.position[id(h.facility)]]) for h in chosen
                    if h.method == "network"}
         if int(subset.component[idx]) in reached:
             return []

@@ -18,7 +18,7 @@ logger = logging.getLogger(__name__)
 
 
 @router.get("/healthz", summary="Liveness check")
-def healthz() -> dict[str, str]:
+async def healthz() -> dict[str, str]:
     """Answers `{"status": "ok"}` while the service runs."""
     return {"status": "ok"}
 

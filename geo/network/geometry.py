@@ -10,6 +10,8 @@ plus one gather for the whole edges, without pyproj.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 
 import numpy as np
@@ -69,6 +71,105 @@ def end_fraction(net: Network, geo: int, node: int) -> float:
     return 0.0 if int(net.edge_src[net.geo_fwd[geo]]) == node else 1.0
 
 
+#: Route tails kept per network: a tail is everything of a route after its first partial
+#: piece (the whole edges, the last partial piece and the destination), rounded and
+#: de-duplicated. It depends only on the path and the facility, not on where the query point
+#: lies on its street, so nearby queries share it. The bound is in points (16 bytes each).
+ROUTE_TAIL_CACHE_POINTS = 400_000
+
+
+class _TailCache:
+    """A bounded LRU of route tails (``(n, 2)`` arrays), safe from any thread."""
+
+    __slots__ = ("_entries", "_lock", "_points", "max_points")
+
+    def __init__(self, max_points: int) -> None:
+        self.max_points = max_points
+        self._entries: OrderedDict[tuple[object, ...], np.ndarray] = OrderedDict()
+        self._points = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[object, ...]) -> np.ndarray | None:
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None:
+                self._entries.move_to_end(key)
+            return found
+
+    def put(self, key: tuple[object, ...], tail: np.ndarray) -> None:
+        with self._lock:
+            if key in self._entries or len(tail) > self.max_points:
+                return
+            self._entries[key] = tail
+            self._points += len(tail)
+            while self._points > self.max_points:
+                _, dropped = self._entries.popitem(last=False)
+                self._points -= len(dropped)
+
+
+@once_per_object
+def _tail_cache(net: Network) -> _TailCache:
+    return _TailCache(ROUTE_TAIL_CACHE_POINTS)
+
+
+def _rounded_unique(coords: list[list[float]]) -> np.ndarray:
+    """``coords`` rounded to 1e-7 degrees, consecutive repeats dropped, as ``(n, 2)``."""
+    rounded = np.round(np.asarray(coords, dtype=np.float64).reshape(-1, 2), 7)
+    if len(rounded) > 1:
+        keep = np.empty(len(rounded), dtype=bool)
+        keep[0] = True
+        np.any(rounded[1:] != rounded[:-1], axis=1, out=keep[1:])
+        rounded = rounded[keep]
+    rounded.flags.writeable = False
+    return rounded
+
+
+def _rounded_unique_list(coords: list[list[float]]) -> list[list[float]]:
+    """:func:`_rounded_unique` for a few points, in plain Python (no array overhead).
+
+    ``round(v * 1e7) / 1e7`` is exactly what ``np.round(v, 7)`` computes (scale, round half
+    to even, divide), so both give the same floats.
+    """
+    out: list[list[float]] = []
+    for lon, lat in coords:
+        point = [round(lon * 1e7) / 1e7, round(lat * 1e7) / 1e7]
+        if not out or point != out[-1]:
+            out.append(point)
+    return out
+
+
+def _route_tail(
+    net: Network,
+    start_node: int,
+    edges: Sequence[int] | np.ndarray,
+    d_geo: int,
+    d_t: float,
+    destination: tuple[float, float] | None,
+) -> np.ndarray:
+    """The rounded coordinates of a route from ``start_node`` on (cached per network)."""
+    edge_list = edges.tolist() if isinstance(edges, np.ndarray) else list(edges)
+    key = (start_node, tuple(edge_list), d_geo, d_t, destination)
+    cache = _tail_cache(net)
+    found = cache.get(key)
+    if found is not None:
+        return found
+    node = net.node_lonlat_e7[start_node]
+    coords: list[list[float]] = [[float(node[0]) / 1e7, float(node[1]) / 1e7]]
+    last = start_node
+    if edge_list:
+        idx: list[int] = []
+        for a, b in edge_vertex_span(net)[np.asarray(edge_list, dtype=np.int64)].tolist():
+            idx.extend(range(a + 1, b + 1) if a < b else range(a - 1, b - 1, -1))
+        coords.extend(net.polylines[1][idx].tolist())
+        last = int(net.indices[edge_list[-1]])
+    coords.extend(partial_piece(net, d_geo, end_fraction(net, d_geo, last), d_t)[1:])
+    if destination is not None:
+        coords.append([destination[0], destination[1]])
+    tail = _rounded_unique(coords)
+    cache.put(key, tail)
+    return tail
+
+
 def route_lonlat(
     net: Network,
     o_geo: int,
@@ -86,6 +187,9 @@ def route_lonlat(
     With ``origin`` / ``destination`` (the points that were snapped, ``(lon, lat)``) the
     line also runs along their access legs: it starts at the origin and ends at the
     destination, not at their snapped positions on the street.
+
+    Everything after the first partial piece (see :func:`_route_tail`) is cached per
+    network, so only the part from the query point to the first node is built per call.
 
     Parameters
     ----------
@@ -105,20 +209,16 @@ def route_lonlat(
     """
     if start_node < 0:
         coords = partial_piece(net, o_geo, o_t, d_t)
-    else:
-        coords = partial_piece(net, o_geo, o_t, end_fraction(net, o_geo, start_node))
-        edges = np.asarray(edges, dtype=np.int64)
-        last = start_node
-        if edges.size:
-            idx: list[int] = []
-            for a, b in edge_vertex_span(net)[edges].tolist():
-                idx.extend(range(a + 1, b + 1) if a < b else range(a - 1, b - 1, -1))
-            coords.extend(net.polylines[1][idx].tolist())
-            last = int(net.indices[edges[-1]])
-        coords.extend(partial_piece(net, d_geo, end_fraction(net, d_geo, last), d_t)[1:])
+        if origin is not None:
+            coords.insert(0, [origin[0], origin[1]])
+        if destination is not None:
+            coords.append([destination[0], destination[1]])
+        return _rounded_unique_list(coords)
+    coords = partial_piece(net, o_geo, o_t, end_fraction(net, o_geo, start_node))
     if origin is not None:
         coords.insert(0, [origin[0], origin[1]])
-    if destination is not None:
-        coords.append([destination[0], destination[1]])
-    rounded: list[list[float]] = np.round(np.asarray(coords, dtype=np.float64), 7).tolist()
-    return [c for i, c in enumerate(rounded) if i == 0 or c != rounded[i - 1]]
+    head = _rounded_unique_list(coords)
+    tail: list[list[float]] = _route_tail(net, start_node, edges, d_geo, d_t, destination).tolist()
+    if tail and head and tail[0] == head[-1]:
+        del tail[0]
+    return head + tail

@@ -240,6 +240,18 @@ class Registry:
             for d, i in zip(distance, index, strict=True)
         ]
 
+    def is_fresh(self, layer: str) -> bool:
+        """Whether a query of ``layer`` now would neither read the store nor build anything.
+
+        True while the layer's index is built and its version was checked within most of
+        :data:`VERSION_CHECK_INTERVAL_S`; an event-loop caller answers inline then and
+        hands the query to a thread otherwise.
+        """
+        cached = self._indexes.peek(layer)
+        return cached is not None and (
+            time.monotonic() - cached.checked_at < 0.8 * VERSION_CHECK_INTERVAL_S
+        )
+
     def _layer_index(self, layer: str) -> _LayerIndex:
         cached = self._indexes.peek(layer)
         now = time.monotonic()
