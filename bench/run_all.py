@@ -26,6 +26,8 @@ REPO = Path(__file__).resolve().parents[1]
 BENCHMARKS: dict[str, tuple[str, list[str]]] = {
     "nearest": ("Straight-line nearest and HTTP throughput",
                 ["bench/bench_nearest.py"]),
+    "load": ("Open-model load: nearest at a constant arrival rate",
+             ["bench/bench_load.py"]),
     "network": ("Network engine", ["bench/bench_network.py"]),
     "door-to-door": ("Door-to-door distances against an osmnx oracle",
                      ["bench/bench_door_to_door.py", "--osm", "../shared/data/osm/central_100km2.osm",
