@@ -5,10 +5,10 @@
 
 import { applyI18n, getLang, onLangChange, pick, t, wireLangButton } from "./i18n.js";
 import { RouteLayer } from "./js/analysis.js";
-import { api } from "./js/api.js";
+import { api, getJson } from "./js/api.js";
 import { Basemap, OSM_ATTRIBUTION } from "./js/basemap.js";
 import { h, replaceChildren } from "./js/dom.js";
-import { createChannel, hostOrigin, numberField, watchHeight } from "./js/embed_messages.js";
+import { createChannel, hostOrigin, messagePoint, numberField, watchHeight } from "./js/embed_messages.js";
 import { FacilityLayers } from "./js/facilities.js";
 import {
   keepShapesOutOfTabOrder,
@@ -299,12 +299,13 @@ async function main() {
   };
   if (controls.has("locate")) new LocateControl({ onLocate: locate }).addTo(map);
 
+  // A GCJ-02/BD-09 point of a host message is converted by the server, as the URL's crs is.
+  const toWgs84 = (lon, lat, crs) => getJson("to-wgs84", { lon, lat, crs });
   Object.assign(handlers, {
-    flyTo(message) {
-      const lon = numberField(message, "lon");
-      const lat = numberField(message, "lat");
+    async flyTo(message) {
       const zoom = numberField(message, "zoom", { optional: true });
       if (zoom !== null && (zoom < 8 || zoom > 19)) throw new Error("zoom must be from 8 to 19");
+      const { lon, lat } = await messagePoint(message, toWgs84);
       map.flyTo([lat, lon], zoom ?? map.getZoom(), { duration: 0.6 });
     },
     setLayer(message) {
@@ -312,9 +313,8 @@ async function main() {
       const ids = Array.isArray(value) ? value.map(String) : String(value ?? "").split(",").filter(Boolean);
       return setLayers(ids.map((id) => id.trim()));
     },
-    nearest(message) {
-      const lon = numberField(message, "lon");
-      const lat = numberField(message, "lat");
+    async nearest(message) {
+      const { lon, lat } = await messagePoint(message, toWgs84);
       return setLocation(lon, lat, { source: "api" });
     },
   });

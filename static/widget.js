@@ -12,6 +12,7 @@
  *   const widget = window.servicemapWidgets[0];   // or script.servicemapWidget
  *   widget.on("select", (m) => console.log(m.id)); // also DOM events "servicemap:select"
  *   widget.flyTo(121.47, 31.23, 15); widget.setLayer("health_point"); widget.nearest(lon, lat);
+ *   widget.flyTo(121.4787, 31.2285, 16, "gcj02");   // an Amap point (also "bd09")
  *
  * Messages go only to the widget's own origin, and only messages from that origin and
  * that frame are taken.
@@ -67,11 +68,18 @@
       if (!isReady) { queue.push(message); return; }
       iframe.contentWindow.postMessage(message, widgetOrigin);
     },
-    flyTo: function (lon, lat, zoom) {
-      widget.post({ type: "servicemap:flyTo", lon: lon, lat: lat, zoom: zoom });
+    /** crs (optional): "wgs84" (default), "gcj02" (Amap, Tencent) or "bd09" (Baidu). */
+    flyTo: function (lon, lat, zoom, crs) {
+      var message = { type: "servicemap:flyTo", lon: lon, lat: lat, zoom: zoom };
+      if (crs !== undefined) message.crs = crs;
+      widget.post(message);
     },
     setLayer: function (layer) { widget.post({ type: "servicemap:setLayer", layer: layer }); },
-    nearest: function (lon, lat) { widget.post({ type: "servicemap:nearest", lon: lon, lat: lat }); },
+    nearest: function (lon, lat, crs) {
+      var message = { type: "servicemap:nearest", lon: lon, lat: lat };
+      if (crs !== undefined) message.crs = crs;
+      widget.post(message);
+    },
   };
 
   window.addEventListener("message", function (event) {

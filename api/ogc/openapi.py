@@ -26,9 +26,6 @@ def _param(name: str, description: str, schema: dict[str, Any], *, where: str = 
 _PARAMETERS: dict[str, dict[str, Any]] = {
     "f": _param("f", "The format of the answer (otherwise from the Accept header).",
                 {"type": "string", "enum": ["json", "html", "gpkg", "csv", "xlsx"]}),
-    "collectionId": _param("collectionId", "A layer id.",
-                           {"type": "string", "enum": list(LAYERS)}, where="path",
-                           required=True),
     "featureId": _param("featureId", "A facility id, e.g. training_site:01.",
                         {"type": "string"}, where="path", required=True),
     "bbox": _param("bbox", "minx,miny,maxx,maxy in bbox-crs (default CRS84 longitude/latitude).",
@@ -75,6 +72,33 @@ def _ok(description: str, *media: str) -> dict[str, Any]:
             "content": {m: {"schema": {"type": "object"}} for m in media}}  # fmt: skip
 
 
+def _collection_paths(layer: str, plain: tuple[str, ...],
+                      items_media: tuple[str, ...]) -> dict[str, Any]:  # fmt: skip
+    """The paths of one collection, spelt out (as the standard's second example does), so a
+    client reads each collection's parameters without expanding a template."""
+    url = f"/collections/{layer}"
+    return {
+        url: {"get": {
+            "operationId": f"describeCollection_{layer}", "summary": f"The layer {layer}",
+            "parameters": _refs("f"), "responses": {"200": _ok("Collection", *plain)}}},
+        f"{url}/queryables": {"get": {
+            "operationId": f"getQueryables_{layer}",
+            "summary": f"Properties a filter on {layer} may name", "parameters": _refs("f"),
+            "responses": {"200": _ok("JSON Schema", "application/schema+json", "text/html")}}},
+        f"{url}/items": {"get": {
+            "operationId": f"getFeatures_{layer}",
+            "summary": f"The published, located facilities of {layer}",
+            "parameters": _refs("f", "bbox", "bbox-crs", "crs", "limit", "offset", "datetime",
+                                "filter", "filter-lang", "filter-crs", "district", "status"),
+            "responses": {"200": _ok("Features", *items_media), "400": _ERROR}}},
+        f"{url}/items/{{featureId}}": {"get": {
+            "operationId": f"getFeature_{layer}", "summary": f"One facility of {layer}",
+            "parameters": _refs("featureId", "f", "crs"),
+            "responses": {"200": _ok("Feature", "application/geo+json", "text/html"),
+                          "400": _ERROR, "404": _NOT_FOUND}}},
+    }  # fmt: skip
+
+
 def openapi_document(base: str) -> dict[str, Any]:
     """The OpenAPI 3.0.3 document, with ``base`` (the ``/ogc`` URL) as its server."""
     plain = ("application/json", "text/html")
@@ -91,28 +115,9 @@ def openapi_document(base: str) -> dict[str, Any]:
                                  "summary": "Every registry and context layer",
                                  "parameters": _refs("f"),
                                  "responses": {"200": _ok("Collections", *plain)}}},
-        "/collections/{collectionId}": {"get": {
-            "operationId": "describeCollection", "summary": "One layer",
-            "parameters": _refs("collectionId", "f"),
-            "responses": {"200": _ok("Collection", *plain), "404": _NOT_FOUND}}},
-        "/collections/{collectionId}/queryables": {"get": {
-            "operationId": "getQueryables", "summary": "Properties a filter may name",
-            "parameters": _refs("collectionId", "f"),
-            "responses": {"200": _ok("JSON Schema", "application/schema+json", "text/html"),
-                          "404": _NOT_FOUND}}},
-        "/collections/{collectionId}/items": {"get": {
-            "operationId": "getFeatures", "summary": "The published facilities of a layer",
-            "parameters": _refs("collectionId", "f", "bbox", "bbox-crs", "crs", "limit",
-                                "offset", "datetime", "filter", "filter-lang", "filter-crs",
-                                "district", "status"),
-            "responses": {"200": _ok("Features", *items_media), "400": _ERROR,
-                          "404": _NOT_FOUND}}},
-        "/collections/{collectionId}/items/{featureId}": {"get": {
-            "operationId": "getFeature", "summary": "One published facility",
-            "parameters": _refs("collectionId", "featureId", "f", "crs"),
-            "responses": {"200": _ok("Feature", "application/geo+json", "text/html"),
-                          "400": _ERROR, "404": _NOT_FOUND}}},
     }  # fmt: skip
+    for layer in LAYERS:
+        paths.update(_collection_paths(layer, plain, items_media))
     return {
         "openapi": "3.0.3",
         "info": {

@@ -27,6 +27,9 @@ ITEMS_PARAMETERS = frozenset({"f", "bbox", "bbox-crs", "crs", "limit", "offset",
 ITEM_PARAMETERS = frozenset({"f", "crs"})
 PLAIN_PARAMETERS = frozenset({"f"})
 _HALF_MS = timedelta(microseconds=500)
+#: The features of a collection are its published records with a known position (see
+#: docs/ogc.md, "Records without a position"); compiled into the store's query.
+LOCATED = CQLFilter(ast.IsNull(ast.Attribute("geometry"), not_=True))
 
 
 def _bad(message: str) -> RequestError:
@@ -77,7 +80,7 @@ def parse_items(layer: str, params: QueryParams) -> ItemsRequest:
     limit = _integer(params, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
     offset = _integer(params, "offset", 0, 0, 2**62)
     crs = parse_crs(params["crs"], "crs") if "crs" in params else CRS84
-    filters: list[CQLFilter] = []
+    filters: list[CQLFilter] = [LOCATED]
     box = None
     if "bbox" in params:
         bbox_crs = parse_crs(params["bbox-crs"], "bbox-crs") if "bbox-crs" in params else CRS84

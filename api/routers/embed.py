@@ -17,10 +17,12 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
+from pydantic import BaseModel, Field
 
 from api.deps import RegistryDep, SettingsDep
 from api.embed_params import EmbedConfig, Problem, parse_embed
 from api.errors import RequestError, error_body
+from api.params import EXAMPLE_LAT, EXAMPLE_LON, query_point
 from api.schemas import ErrorOut
 
 router = APIRouter(tags=["embed"])
@@ -163,3 +165,36 @@ def oembed(
         "provider_name": "servicemap", "provider_url": str(request.base_url),
         "html": frame, "width": width, "height": height, "cache_age": 86400,
     })  # fmt: skip
+
+
+class WGS84PointOut(BaseModel):
+    """A point converted to WGS84."""
+
+    lon: float = Field(description="Longitude, WGS84 degrees")
+    lat: float = Field(description="Latitude, WGS84 degrees")
+    crs: str = Field("wgs84", description="Always wgs84")
+    input_crs: str = Field(description="The CRS the point was given in")
+    input_lon: float
+    input_lat: float
+
+
+@router.get(
+    "/api/v1/to-wgs84", response_model=WGS84PointOut, summary="A point converted to WGS84",
+    tags=["geography"], responses={422: {"model": ErrorOut}},
+)  # fmt: skip
+def to_wgs84_point(
+    registry: RegistryDep,
+    lon: Annotated[float, Query(description="Longitude in `crs`", allow_inf_nan=True,
+                                examples=[EXAMPLE_LON])],
+    lat: Annotated[float, Query(description="Latitude in `crs`", allow_inf_nan=True,
+                                examples=[EXAMPLE_LAT])],
+    crs: Annotated[str, Query(description="CRS of lon/lat: wgs84 (GPS, OSM), gcj02 (Amap, "
+                                          "Tencent), bd09 (Baidu)")] = "wgs84",
+) -> WGS84PointOut:
+    """The point in WGS84, converted exactly as the `/nearest` and `/embed` parameters are
+    (`geo.crs`); the embeddable map calls it for host messages that give `crs`. A point
+    outside the service area (the Shanghai municipality) or a non-finite or out-of-range
+    coordinate is refused with 422, an unknown `crs` with 422 `unknown_crs`."""
+    wgs_lon, wgs_lat, source = query_point(lon, lat, crs, registry)
+    return WGS84PointOut(lon=wgs_lon, lat=wgs_lat, input_crs=source.value, input_lon=lon,
+                         input_lat=lat)  # fmt: skip

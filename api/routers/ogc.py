@@ -9,6 +9,7 @@ compiled to SQL by :mod:`layers.store.cql`, and the answer's format is negotiate
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -41,6 +42,21 @@ CONFORMANCE = [
 ]  # fmt: skip
 
 
+#: Every resource answers HEAD as GET without the body (clients probe the Link header).
+READ_METHODS = ["GET", "HEAD"]
+QUERYABLES_REL = "http://www.opengis.net/def/rel/ogc/1.0/queryables"
+
+
+def link_header(links: list[dict[str, Any]]) -> str:
+    """The links as an HTTP ``Link`` header (RFC 8288): target, ``rel`` and ``type``.
+
+    Titles stay in the body (they may hold commas and non-ASCII text); the hrefs are
+    percent-encoded, so they hold no comma, semicolon or angle bracket.
+    """
+    return ", ".join(f'<{link["href"]}>; rel="{link["rel"]}"; type="{link["type"]}"'
+                     for link in links)  # fmt: skip
+
+
 def _base(request: Request) -> str:
     return str(request.base_url).rstrip("/") + "/ogc"
 
@@ -68,8 +84,8 @@ def _answer(fmt: str, document: dict[str, Any], render: Any, base: str,
 # -- landing page, conformance, API definition ------------------------------------------
 
 
-@router.get("")
-@router.get("/")
+@router.api_route("", methods=READ_METHODS)
+@router.api_route("/", methods=READ_METHODS)
 def landing_page(request: Request) -> Response:
     """The landing page with its links (self, service-desc, service-doc, conformance, data)."""
     check_known(request.query_params, PLAIN_PARAMETERS)
@@ -95,7 +111,7 @@ def landing_page(request: Request) -> Response:
     return _answer(fmt, document, html.landing, base)
 
 
-@router.get("/conformance")
+@router.api_route("/conformance", methods=READ_METHODS)
 def conformance(request: Request) -> Response:
     """The conformance classes this API implements."""
     check_known(request.query_params, PLAIN_PARAMETERS)
@@ -103,7 +119,7 @@ def conformance(request: Request) -> Response:
     return _answer(fmt, {"conformsTo": CONFORMANCE}, html.conformance, _base(request))
 
 
-@router.get("/openapi")
+@router.api_route("/openapi", methods=READ_METHODS)
 def openapi(request: Request) -> Response:
     """The OpenAPI 3.0 definition of ``/ogc`` (HTML with ``f=html``)."""
     check_known(request.query_params, PLAIN_PARAMETERS)
@@ -115,9 +131,12 @@ def openapi(request: Request) -> Response:
 # -- collections -----------------------------------------------------------------------
 
 
-def _collection(info: LayerInfo, registry: Registry, base: str, fmt: str) -> dict[str, Any]:
+def _collection(info: LayerInfo, registry: Registry, base: str, fmt: str,
+                published: int) -> dict[str, Any]:  # fmt: skip
+    """The collection of a layer; ``published`` is the number of its published records."""
     url = f"{base}/collections/{info.id}"
     located = registry.located(info.id)
+    unlocated = published - len(located)
     if located:
         lons = [f.lon for f in located]
         lats = [f.lat for f in located]
@@ -135,13 +154,23 @@ def _collection(info: LayerInfo, registry: Registry, base: str, fmt: str) -> dic
         *({"href": f"{url}/items?f={other}", "rel": "items", "type": MEDIA_TYPES[other],
            "title": f"{info.name_en} as {TITLES[other]}"}
           for other in (formats.GPKG, formats.CSV, formats.XLSX)),
-        {"href": f"{url}/queryables", "rel": "http://www.opengis.net/def/rel/ogc/1.0/queryables",
+        {"href": f"{url}/queryables", "rel": QUERYABLES_REL,
          "type": "application/schema+json", "title": "Properties a filter may name"},
     ]  # fmt: skip
+    description = f"{info.description_zh} {info.description_en} ({info.kind.value} layer)"
+    if unlocated:
+        records = "record has" if unlocated == 1 else "records have"
+        description += (f" {unlocated} published {records} no known position yet and "
+                        "are not features of this collection; the servicemap API lists them "
+                        "(related link).")  # fmt: skip
+        links.append({"href": f"{base.removesuffix('/ogc')}/api/v1/layers/{info.id}/features",
+                      "rel": "related", "type": GEOJSON,
+                      "title": f"Every published record of {info.name_en}, with and without a "
+                               "position (servicemap API)"})  # fmt: skip
     return {
         "id": info.id,
         "title": f"{info.name_zh} {info.name_en}",
-        "description": f"{info.description_zh} {info.description_en} ({info.kind.value} layer)",
+        "description": description,
         "links": links,
         "extent": {"spatial": {"bbox": [spatial], "crs": CRS84},
                    "temporal": {"interval": [temporal],
@@ -152,29 +181,32 @@ def _collection(info: LayerInfo, registry: Registry, base: str, fmt: str) -> dic
     }  # fmt: skip
 
 
-@router.get("/collections")
+@router.api_route("/collections", methods=READ_METHODS)
 def collections(request: Request, registry: RegistryDep) -> Response:
     """Every layer (registries first, then context layers) as a collection."""
     check_known(request.query_params, PLAIN_PARAMETERS)
     fmt = formats.negotiate(request, formats.RESOURCE_FORMATS)
     base = _base(request)
+    counts = registry.store.counts()
     document = {
         "links": _self_links(f"{base}/collections", fmt, formats.RESOURCE_FORMATS,
                              "application/json"),
-        "collections": [_collection(info, registry, base, JSON) for info in LAYERS.values()],
+        "collections": [_collection(info, registry, base, JSON, counts.get(info.id, 0))
+                        for info in LAYERS.values()],
         "crs": list(SUPPORTED),
     }  # fmt: skip
     return _answer(fmt, document, html.collections, base)
 
 
-@router.get("/collections/{layer}")
+@router.api_route("/collections/{layer}", methods=READ_METHODS)
 def collection(layer: str, request: Request, registry: RegistryDep) -> Response:
     """One layer's collection description (extent, CRSs, links to its items)."""
     info = get_layer(layer)
     check_known(request.query_params, PLAIN_PARAMETERS)
     fmt = formats.negotiate(request, formats.RESOURCE_FORMATS)
     base = _base(request)
-    return _answer(fmt, _collection(info, registry, base, fmt), html.collection, base)
+    published = registry.store.counts().get(info.id, 0)
+    return _answer(fmt, _collection(info, registry, base, fmt, published), html.collection, base)
 
 
 _JSON_SCHEMA_TYPES = {
@@ -186,7 +218,7 @@ _JSON_SCHEMA_TYPES = {
 }  # fmt: skip
 
 
-@router.get("/collections/{layer}/queryables")
+@router.api_route("/collections/{layer}/queryables", methods=READ_METHODS)
 def queryables(layer: str, request: Request) -> Response:
     """The properties a ``filter`` may name, as a JSON Schema."""
     info = get_layer(layer)
@@ -219,6 +251,8 @@ def _page_links(request: Request, fmt: str, offset: int, limit: int, returned: i
     params = {k: v for k, v in request.query_params.items() if k not in ("f", "offset")}
     links = _self_links(url, fmt, formats.ITEMS_FORMATS, GEOJSON,
                         extra={**params, "offset": str(offset)} if offset else params)
+    links.append({"href": f"{url.rsplit('/', 1)[0]}/queryables", "rel": QUERYABLES_REL,
+                  "type": "application/schema+json", "title": "Properties a filter may name"})  # fmt: skip
     media = GEOJSON if fmt == JSON else MEDIA_TYPES[fmt]
     for rel, at in (("next", offset + limit), ("prev", max(0, offset - limit))):
         if (rel == "next" and offset + returned < total) or (rel == "prev" and offset > 0):
@@ -228,16 +262,18 @@ def _page_links(request: Request, fmt: str, offset: int, limit: int, returned: i
     return links
 
 
-@router.get("/collections/{layer}/items")
+@router.api_route("/collections/{layer}/items", methods=READ_METHODS)
 def items(layer: str, request: Request, registry: RegistryDep) -> Response:
-    """A page of a layer's published facilities, filtered (bbox, datetime, district, status,
+    """A page of a layer's published, located facilities, filtered (bbox, datetime, district, status,
     CQL2 ``filter``) and in the negotiated format and ``crs``."""
     info = get_layer(layer)
     parsed = parse_items(layer, request.query_params)
     fmt = formats.negotiate(request, formats.ITEMS_FORMATS)
     page = registry.features(parsed.query)
     crs = parsed.crs
-    headers = {"Content-Crs": header_value(crs)}
+    query = parsed.query
+    links = _page_links(request, fmt, query.offset, query.limit, len(page.items), page.total)
+    headers = {"Content-Crs": header_value(crs), "Link": link_header(links)}
     if fmt == formats.CSV:
         return Response(formats.csv_bytes(page.items, crs), media_type="text/csv; charset=utf-8",
                         headers={**headers, "Content-Disposition": _attachment(layer, "csv")})
@@ -247,15 +283,14 @@ def items(layer: str, request: Request, registry: RegistryDep) -> Response:
     if fmt == formats.GPKG:
         return Response(formats.gpkg_bytes(layer, page.items, crs), media_type=MEDIA_TYPES[fmt],
                         headers={**headers, "Content-Disposition": _attachment(layer, "gpkg")})
-    query = parsed.query
     document = {
         "type": "FeatureCollection",
         "features": [formats.feature(f, crs) for f in page.items],
         "numberMatched": page.total,
         "numberReturned": len(page.items),
-        "links": _page_links(request, fmt, query.offset, query.limit, len(page.items),
-                             page.total),
-    }  # fmt: skip
+        "timeStamp": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "links": links,
+    }
     if fmt == HTML:
         return HTMLResponse(html.items(f"{info.name_zh} {info.name_en}", document,
                                        _base(request)), headers=headers)  # fmt: skip
@@ -266,7 +301,7 @@ def _attachment(layer: str, extension: str) -> str:
     return f'attachment; filename="{layer}.{extension}"'
 
 
-@router.get("/collections/{layer}/items/{feature_id:path}")
+@router.api_route("/collections/{layer}/items/{feature_id:path}", methods=READ_METHODS)
 def item(layer: str, feature_id: str, request: Request, registry: RegistryDep) -> Response:
     """One published facility of the layer."""
     get_layer(layer)
@@ -277,6 +312,11 @@ def item(layer: str, feature_id: str, request: Request, registry: RegistryDep) -
     if found is None or found.layer != layer:
         raise RequestError(f"no published feature {feature_id[:80]!r} in collection {layer!r}",
                            status_code=404, code="not_found")  # fmt: skip
+    if not found.located:
+        raise RequestError(f"{feature_id[:80]!r} has no known position yet, so it is not a "
+                           f"feature of collection {layer!r}; /api/v1/facilities/"
+                           f"{quote(feature_id, safe=':')} has the record",
+                           status_code=404, code="not_found")  # fmt: skip
     base = _base(request)
     url = f"{base}/collections/{layer}/items/{quote(feature_id, safe=':')}"
     document = formats.feature(found, crs)
@@ -285,7 +325,7 @@ def item(layer: str, feature_id: str, request: Request, registry: RegistryDep) -
         {"href": f"{base}/collections/{layer}", "rel": "collection", "type": "application/json",
          "title": "The collection"},
     ]  # fmt: skip
-    headers = {"Content-Crs": header_value(crs)}
+    headers = {"Content-Crs": header_value(crs), "Link": link_header(document["links"])}
     return _answer(fmt, document, html.item, base, media=GEOJSON, headers=headers)
 
 

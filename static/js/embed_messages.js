@@ -3,8 +3,8 @@
 //
 // widget -> host: servicemap:ready, servicemap:select {id}, servicemap:resize {height},
 //                 servicemap:results {ids, status}, servicemap:error {message, about}
-// host -> widget: servicemap:flyTo {lon, lat, zoom}, servicemap:setLayer {layer},
-//                 servicemap:nearest {lon, lat}
+// host -> widget: servicemap:flyTo {lon, lat, zoom, crs}, servicemap:setLayer {layer},
+//                 servicemap:nearest {lon, lat, crs}   (crs: wgs84 by default, gcj02, bd09)
 
 export const PREFIX = "servicemap:";
 
@@ -83,6 +83,30 @@ export function numberField(message, name, { optional = false } = {}) {
     throw new Error(`${name} must be a number (got ${JSON.stringify(value)?.slice(0, 40)})`);
   }
   return number;
+}
+
+/** The coordinate systems a host message may give its point in (as the `crs` URL parameter). */
+export const MESSAGE_CRS = ["wgs84", "gcj02", "bd09"];
+
+/**
+ * A message's point in WGS84: its `lon`/`lat` as given when `crs` is absent or "wgs84";
+ * otherwise converted by the server (`toWgs84(lon, lat, crs)`, the conversion the URL's
+ * `crs` parameter gets), so the widget holds no conversion formula of its own.
+ *
+ * @param {object} message
+ * @param {(lon: number, lat: number, crs: string) => Promise<{lon: number, lat: number}>} toWgs84
+ */
+export async function messagePoint(message, toWgs84) {
+  const lon = numberField(message, "lon");
+  const lat = numberField(message, "lat");
+  const given = message.crs ?? "wgs84";
+  const crs = typeof given === "string" ? given.trim().toLowerCase() : "";
+  if (!MESSAGE_CRS.includes(crs)) {
+    throw new Error(`crs must be one of ${MESSAGE_CRS.join(", ")} (got ${JSON.stringify(given)?.slice(0, 40)})`);
+  }
+  if (crs === "wgs84") return { lon, lat };
+  const point = await toWgs84(lon, lat, crs);
+  return { lon: point.lon, lat: point.lat };
 }
 
 /** Post the page's content height to the host whenever it changes. */

@@ -50,6 +50,32 @@ def test_embed_centre_in_gcj02_or_bd09_is_converted_to_wgs84(client: TestClient,
     assert config["center"]["lat"] == pytest.approx(wgs[1], abs=1e-6)
 
 
+@pytest.mark.parametrize("crs", ["gcj02", "bd09", "wgs84"])
+def test_to_wgs84_converts_as_the_embed_centre_does(client: TestClient, crs: str) -> None:
+    """The widget's crs messages call /api/v1/to-wgs84: the same answer as the URL's crs."""
+    lon, lat = from_wgs84(121.4737, 31.2304, crs)
+    point = client.get("/api/v1/to-wgs84", params={"lon": lon, "lat": lat, "crs": crs})
+    assert point.status_code == 200
+    body = point.json()
+    centre = _config(client.get("/embed", params={"lon": lon, "lat": lat, "crs": crs}).text)["center"]
+    assert (body["lon"], body["lat"]) == (centre["lon"], centre["lat"])
+    assert body["lon"] == pytest.approx(121.4737, abs=1e-6)
+    assert body["lat"] == pytest.approx(31.2304, abs=1e-6)
+    assert (body["crs"], body["input_crs"], body["input_lon"]) == ("wgs84", crs, lon)
+
+
+@pytest.mark.parametrize(("params", "code"), [
+    ({"lon": "121.47", "lat": "31.23", "crs": "utm"}, "unknown_crs"),
+    ({"lon": "116.40", "lat": "39.90", "crs": "gcj02"}, "outside_service_area"),
+    ({"lon": "nan", "lat": "31.23"}, "invalid_request"),
+    ({"lon": "121.47"}, "invalid_request"),
+])  # fmt: skip
+def test_to_wgs84_refuses_bad_points(client: TestClient, params: dict[str, str], code: str) -> None:
+    answer = client.get("/api/v1/to-wgs84", params=params)
+    assert answer.status_code == 422
+    assert answer.json()["error"] == code
+
+
 @pytest.mark.parametrize(
     ("query", "param", "words"),
     [

@@ -34,6 +34,17 @@ def ogc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
         yield client
 
 
+def _published(ogc: TestClient, layer: str) -> list[dict]:
+    """Every published record of the layer, with and without a position (servicemap API)."""
+    body = ogc.get(f"/api/v1/layers/{layer}/features", params={"limit": "10000"}).json()
+    assert body["numberMatched"] == body["numberReturned"]
+    return body["features"]
+
+
+def _located_ids(ogc: TestClient, layer: str) -> list[str]:
+    return [f["id"] for f in _published(ogc, layer) if f["geometry"] is not None]
+
+
 def _all(ogc: TestClient, layer: str, **params: str) -> list[dict]:
     body = ogc.get(f"{BASE}/{layer}/items", params={"limit": "10000", **params}).json()
     assert body["numberMatched"] == body["numberReturned"]
@@ -49,9 +60,13 @@ def test_landing_page_links_lead_to_the_api_definition_conformance_and_data(ogc)
     assert desc.headers["content-type"].startswith("application/vnd.oai.openapi+json")
     definition = desc.json()
     assert definition["openapi"].startswith("3.0")
-    items_params = definition["paths"]["/collections/{collectionId}/items"]["get"]["parameters"]
-    assert {"#/components/parameters/filter", "#/components/parameters/bbox-crs"} <= {
-        p["$ref"] for p in items_params}  # fmt: skip
+    for layer in LAYERS:  # every collection's paths spelt out, with their parameters
+        items_params = definition["paths"][f"/collections/{layer}/items"]["get"]["parameters"]
+        assert {"#/components/parameters/filter", "#/components/parameters/bbox-crs"} <= {
+            p["$ref"] for p in items_params}  # fmt: skip
+        assert f"/collections/{layer}/items/{{featureId}}" in definition["paths"]
+    bbox = definition["components"]["parameters"]["bbox"]
+    assert (bbox["style"], bbox["explode"], bbox["schema"]["minItems"]) == ("form", False, 4)
     assert ogc.get(rels["service-doc"]["href"]).headers["content-type"].startswith("text/html")
     conformance = ogc.get(rels["conformance"]["href"]).json()["conformsTo"]
     for cls in ("ogcapi-features-1/1.0/conf/core", "ogcapi-features-1/1.0/conf/geojson",
@@ -83,19 +98,20 @@ def test_every_layer_is_a_collection_with_storage_crs_and_crs_list(ogc) -> None:
 
 
 def test_paging_follows_next_and_prev_links_through_every_feature(ogc) -> None:
+    located = _located_ids(ogc, "training_site")
+    assert len(located) > 20
     url = f"{BASE}/training_site/items?limit=10"
     seen, pages = [], 0
     while url:
         body = ogc.get(url).json()
-        assert body["numberMatched"] == 25
+        assert body["numberMatched"] == len(located)
         assert body["numberReturned"] == len(body["features"]) <= 10
         seen += [f["id"] for f in body["features"]]
         links = {link["rel"]: link["href"] for link in body["links"]}
         assert ("prev" in links) == (pages > 0)
         url, pages = links.get("next"), pages + 1
-    assert pages == 3
-    assert seen == sorted(set(seen))
-    assert len(seen) == 25
+    assert pages == -(-len(located) // 10)
+    assert seen == sorted(set(seen)) == located
     assert ogc.get(f"{BASE}/training_site/items?offset=30").json()["numberReturned"] == 0
 
 
@@ -163,7 +179,7 @@ def test_datetime_matches_the_last_update(ogc) -> None:
         found = _all(ogc, "training_site", datetime=value)
         assert [f["id"] for f in found] == ["training_site:site-02"], value
     before = _all(ogc, "training_site", datetime="../2030-12-31T23:59:59Z")
-    assert len(before) == 24
+    assert len(before) == len(_located_ids(ogc, "training_site")) - 1
     bad = ogc.get(f"{BASE}/training_site/items", params={"datetime": "2031-05-01/2031-01-01"})
     assert bad.status_code == 400
     assert "ends before" in bad.json()["message"]
@@ -247,13 +263,14 @@ def test_formats_by_f_and_accept_with_alternate_links(ogc) -> None:
     csv = ogc.get(f"{BASE}/training_site/items", params={"f": "csv"})
     lines = csv.content.decode("utf-8-sig").splitlines()
     assert lines[0].startswith("id,lon,lat,")
-    assert len(lines) == 26
+    located = len(_located_ids(ogc, "training_site"))
+    assert len(lines) == 1 + located
     from openpyxl import load_workbook
 
     sheet = load_workbook(io.BytesIO(ogc.get(f"{BASE}/training_site/items?f=xlsx").content)).active
     header = [c.value for c in sheet[1]]
     assert header[:3] == ["id", "lon", "lat"]
-    assert sheet.max_row == 26
+    assert sheet.max_row == 1 + located
     assert 121 < sheet.cell(2, 2).value < 122
     assert 30 < sheet.cell(2, 3).value < 32
 
@@ -282,3 +299,43 @@ def test_html_escapes_every_value(ogc) -> None:
     assert "&lt;script&gt;alert(1)&lt;/script&gt;&amp;" in page
     listing = ogc.get(f"{BASE}/training_site/items", params={"f": "html"}).text
     assert "<script>" not in listing
+
+
+def test_records_without_a_position_are_not_features(ogc) -> None:
+    published = _published(ogc, "service_centre")
+    unlocated = [f["id"] for f in published if f["geometry"] is None]
+    assert 0 < len(unlocated) < len(published)
+    features = _all(ogc, "service_centre")
+    assert [f["id"] for f in features] == _located_ids(ogc, "service_centre")
+    assert all(f["geometry"]["type"] == "Point" for f in features)
+    missing = ogc.get(f"{BASE}/service_centre/items/{unlocated[0]}")
+    assert missing.status_code == 404
+    assert "no known position" in missing.json()["message"]
+    collection = ogc.get(f"{BASE}/service_centre").json()
+    assert f"{len(unlocated)} published records have no known position" in (
+        collection["description"])  # fmt: skip
+    related = next(link for link in collection["links"] if link["rel"] == "related")
+    assert related["href"].endswith("/api/v1/layers/service_centre/features")
+    relay = ogc.get(f"{BASE}/relay_station").json()  # every relay station is located
+    assert "no known position" not in relay["description"]
+    assert "related" not in {link["rel"] for link in relay["links"]}
+
+
+def test_items_answer_head_with_link_header_and_time_stamp(ogc) -> None:
+    url = f"{BASE}/training_site/items"
+    got = ogc.get(url, params={"limit": "5", "district": "黄浦区"})
+    head = ogc.head(url, params={"limit": "5", "district": "黄浦区"})
+    assert head.status_code == 200
+    assert head.content == b""
+    assert head.headers["link"] == got.headers["link"]
+    header_links = [part.split(";") for part in got.headers["link"].split(", ")]
+    body_links = got.json()["links"]
+    assert [(p[0].strip("<>"), p[1].strip()) for p in header_links] == [
+        (link["href"], f'rel="{link["rel"]}"') for link in body_links]  # fmt: skip
+    rels = {link["rel"] for link in body_links}
+    assert {"self", "alternate", "http://www.opengis.net/def/rel/ogc/1.0/queryables"} <= rels
+    stamp = datetime.fromisoformat(got.json()["timeStamp"])
+    assert abs((datetime.now(UTC) - stamp).total_seconds()) < 60
+    item = ogc.head(f"{BASE}/training_site/items/training_site:site-01")
+    assert item.status_code == 200
+    assert 'rel="collection"' in item.headers["link"]

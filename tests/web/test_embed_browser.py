@@ -27,6 +27,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 
 from api.main import create_app
 from api.settings import Settings
+from geo.crs import from_wgs84, haversine_m
 from tests.web.conftest import _free_port
 from tests.web.pages import (
     OSM_ATTRIBUTION,
@@ -211,11 +212,35 @@ def test_host_gets_ready_select_and_moves_the_map(
     wait(driver).until(lambda d: d.execute_script(
         "const m = window.servicemapEmbed.map, c = m.getCenter();"
         "return m.getZoom() === 16 && Math.abs(c.lng - 121.5) < 1e-3 && Math.abs(c.lat - 31.24) < 1e-3"))
-    # a bad command is answered with an error message, not obeyed
+    # ... and with crs: an Amap (GCJ-02) point lands on its WGS84 position, some 480 m away
     driver.switch_to.default_content()
+    gcj = from_wgs84(*POINT, "gcj02")
+    assert haversine_m(*gcj, *POINT) > 300  # the conversion is not a no-op
+    driver.execute_script("window.servicemapWidgets[0].flyTo(arguments[0], arguments[1], 17,"
+                          " 'gcj02')", *gcj)  # fmt: skip
+    _in_frame(driver)
+    wait(driver).until(lambda d: d.execute_script("return window.servicemapEmbed.map.getZoom() === 17"))
+    wait(driver).until(lambda d: d.execute_script(
+        "const c = window.servicemapEmbed.map.getCenter();"
+        "return Math.abs(c.lng - arguments[0]) < 1e-5 && Math.abs(c.lat - arguments[1]) < 1e-5",
+        *POINT))  # fmt: skip
+    # a Baidu (BD-09) point for a search: the widget searches from its WGS84 position
+    driver.switch_to.default_content()
+    searches = len(_events(driver, "results"))
+    driver.execute_script("window.servicemapWidgets[0].nearest(arguments[0], arguments[1], 'bd09')",
+                          *from_wgs84(*POINT, "bd09"))  # fmt: skip
+    wait(driver).until(lambda d: len(_events(d, "results")) > searches)
+    assert _events(driver, "results")[-1]["ids"] == ids
+    _in_frame(driver)
+    searched = driver.execute_script("return window.servicemapEmbed.nearest.location")
+    assert haversine_m(searched["lon"], searched["lat"], *POINT) < 0.5
+    driver.switch_to.default_content()
+    driver.execute_script("window.servicemapWidgets[0].flyTo(121.5, 31.24, 16, 'mercator')")
+    wait(driver).until(lambda d: any("crs must be one of" in e["message"]
+                                     for e in _events(d, "error")))  # fmt: skip
+    # a bad command is answered with an error message, not obeyed
     driver.execute_script("window.servicemapWidgets[0].setLayer('no_such_layer')")
-    wait(driver).until(lambda d: _events(d, "error"))
-    assert "no_such_layer" in _events(driver, "error")[-1]["message"]
+    wait(driver).until(lambda d: any("no_such_layer" in e["message"] for e in _events(d, "error")))
     driver.execute_script("window.servicemapWidgets[0].setLayer('health_point')")
     _in_frame(driver)
     wait(driver).until(lambda d: d.execute_script(
