@@ -4,6 +4,8 @@ Authentication is one dependency, :func:`get_caller`; the aliases built on it ar
 routes declare — never a role check written inline in a route:
 
 ``ActorDep``     the caller's :class:`~layers.accounts.roles.Actor`, or ``None`` (anonymous)
+``OptionalActorDep``  the same, not declared in the OpenAPI (public operations whose limits
+                 are higher for staff)
 ``StaffDep``     an authenticated actor; anonymous callers get 401 ``WWW-Authenticate: Bearer``
 ``AdminDep``     an administrator (403 for other roles)
 ``require_role(*roles)``     a dependency admitting only these roles
@@ -144,11 +146,26 @@ def get_caller(
 ) -> Caller | None:
     """The authenticated caller, or ``None`` for an anonymous request (the one auth
     dependency: every alias below builds on it)."""
+    return _resolve_caller(request)
+
+
+def _resolve_caller(request: Request) -> Caller | None:
     verified: Caller | None = request.scope.get(CALLER_SCOPE_KEY)  # by the rate limit
     return verified if verified is not None else get_authenticator(request).resolve(request)
 
 
 CallerDep = Annotated[Caller | None, Depends(get_caller)]
+
+
+def get_optional_actor(request: Request) -> Actor | None:
+    """The caller's actor or ``None``, on operations open to everyone where signed-in
+    staff only get higher limits: the security schemes stay out of their OpenAPI (nothing
+    there needs a credential). Credentials that do not verify still answer 401."""
+    caller = _resolve_caller(request)
+    return None if caller is None else caller.actor
+
+
+OptionalActorDep = Annotated[Actor | None, Depends(get_optional_actor)]
 
 
 async def get_actor(caller: CallerDep) -> Actor | None:

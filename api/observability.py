@@ -4,7 +4,10 @@
   ``X-Request-ID`` when it is sane (1–128 characters of ``A-Za-z0-9._:@+=/-``) or makes
   one, echoes it in the answer, keeps it in :data:`request_id` for every log line written
   while the request runs, and after the answer logs one line on the ``servicemap.access``
-  logger and counts the request in :class:`Metrics`.
+  logger and counts the request in :class:`Metrics`. An exception that escapes the
+  application is logged with its traceback on ``servicemap.error`` (with the request id)
+  and answered ``500 {"error": "internal_error", …}`` with the ``X-Request-ID`` header and
+  nothing of the failure in the body.
 * :class:`JsonFormatter` writes each log record as one JSON object per line;
   :func:`logging_config` is the ``logging.config`` dictionary ``servicemap serve`` hands
   to uvicorn (``SERVICEMAP_LOG_FORMAT=json|text``).
@@ -42,6 +45,7 @@ from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
+from api.errors import error_body
 from api.middleware import _METHODS, ASGIApp, Message, Receive, Scope, Send
 from layers.errors import LayersError
 from layers.jobs.model import JobCancelledError
@@ -52,6 +56,7 @@ request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
 )
 _SANE_ID = re.compile(r"[A-Za-z0-9._:@+=/-]{1,128}")
 access_logger = logging.getLogger("servicemap.access")
+error_logger = logging.getLogger("servicemap.error")
 
 LATENCY_BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 JOB_BUCKETS_S = (0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0)
@@ -205,15 +210,28 @@ class RequestObserver:
         status = 500
         header = (b"x-request-id", rid.encode())
 
+        started_response = False
+
         async def observed_send(message: Message) -> None:
-            nonlocal status
+            nonlocal status, started_response
             if message["type"] == "http.response.start":
                 status = int(message["status"])
+                started_response = True
                 message["headers"] = [*message.get("headers", ()), header]
             await send(message)
 
         try:
             await self.app(scope, receive, observed_send)
+        except Exception:
+            # answered here, inside the request's id: Starlette's outermost error handler
+            # would answer without the X-Request-ID header, after the id is reset, and the
+            # server would log the traceback a second time
+            status = 500
+            error_logger.exception("unhandled error in %s %s", scope["method"],
+                                   route_label(scope))  # fmt: skip
+            if started_response:
+                raise  # part of an answer is out: only closing the connection is left
+            await _internal_error(send, header)
         finally:
             seconds = self.clock() - started
             method = scope["method"] if scope["method"] in _METHODS else "other"
@@ -228,6 +246,20 @@ class RequestObserver:
                                       "duration_ms": duration_ms, "client": client_host(scope)}},
                 )  # fmt: skip
             request_id.reset(token)
+
+
+#: Headers of the 500 answer: JSON, never cached, never sniffed as something else.
+_ERROR_HEADERS = [(b"content-type", b"application/json"), (b"cache-control", b"no-store"),
+                  (b"x-content-type-options", b"nosniff")]  # fmt: skip
+
+
+async def _internal_error(send: Send, id_header: tuple[bytes, bytes]) -> None:
+    """The ``500 {"error": "internal_error", …}`` answer (no detail of the failure)."""
+    body = json.dumps(error_body("internal_error", "internal server error; quote the "
+                                 "X-Request-ID of this answer when reporting it")).encode()  # fmt: skip
+    headers = [*_ERROR_HEADERS, (b"content-length", str(len(body)).encode()), id_header]
+    await send({"type": "http.response.start", "status": 500, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 def _incoming_id(scope: Scope) -> str | None:

@@ -100,6 +100,19 @@ class Settings(BaseSettings):
         Requests per client address that anonymous callers may send to ``/api/v1`` and
         ``/ogc``, e.g. ``600/minute``; ``0`` or empty (the default): no limit. Signed-in
         staff are not limited.
+    anon_area_max_minutes_walk, anon_area_max_minutes_drive
+        Longest isochrone threshold or service-area time anonymous callers may ask for, in
+        whole minutes, on foot and by car (signed-in staff: 60).
+    anon_area_max_thresholds
+        Most isochrone thresholds in one anonymous request (staff: 6).
+    anon_area_concurrency, anon_area_max_waiting, anon_area_wait_s
+        Per server process: anonymous isochrones and service areas computed at once (those
+        not answered from the cache), how many more may wait for a turn and for how long;
+        beyond that ``503`` with ``Retry-After``.
+    area_cache_entries, area_cache_mb
+        Per server process: isochrone and service-area answers kept (least recently used
+        dropped first), by count and by size of the stored (compressed) answers; 0 entries
+        turns the cache off.
     rate_limit_backend
         Where the counts live: ``auto`` (the store's ``rate_limits`` table on PostgreSQL,
         shared by every process; in the process on SQLite), ``memory`` or ``store``.
@@ -224,6 +237,14 @@ class Settings(BaseSettings):
     # operations: rate limit, logs, metrics
     anon_rate_limit: str = ""
     rate_limit_backend: Literal["auto", "memory", "store"] = "auto"
+    anon_area_max_minutes_walk: int = Field(default=30, ge=1, le=60)
+    anon_area_max_minutes_drive: int = Field(default=15, ge=1, le=60)
+    anon_area_max_thresholds: int = Field(default=3, ge=1, le=6)
+    anon_area_concurrency: int = Field(default=1, ge=1)
+    anon_area_max_waiting: int = Field(default=4, ge=0)
+    anon_area_wait_s: float = Field(default=5.0, ge=0)
+    area_cache_entries: int = Field(default=256, ge=0)
+    area_cache_mb: float = Field(default=64.0, ge=0)
     log_format: Literal["json", "text"] = "json"
     metrics_enabled: bool = True
     metrics_allow: str = "127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7"

@@ -11,6 +11,7 @@ ask at the same time (:class:`geo._once.OnceMap`).
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 from dataclasses import dataclass, field
@@ -151,6 +152,8 @@ class NetworkService:
         self.max_snap_m = max_snap_m
         self.profile_networks = dict(profile_networks or DEFAULT_PROFILE_NETWORKS)
         self._networks: OnceMap[str, Network] = OnceMap()
+        self._loads = itertools.count(1)
+        self._generations: dict[str, int] = {}  # network name -> how many loads so far
         self._subsets: OnceMap[tuple[str, str, str | None], _Subset] = OnceMap()
         self._component_labels: OnceMap[str, np.ndarray] = OnceMap()
 
@@ -171,7 +174,27 @@ class NetworkService:
                 f"no {profile} network installed (expected {name!r} in the networks "
                 "folder); build one with `servicemap network build`"
             )
-        return load_network(folder, mmap=True)
+        net = load_network(folder, mmap=True)
+        self._generations[name] = next(self._loads)
+        return net
+
+    def forget_networks(self) -> None:
+        """Drop the loaded networks: the next request loads them again from the folder.
+
+        For a network rebuilt in place (``servicemap network build``); the facility indexes
+        and the cached areas of the old networks are no longer used (their keys name the
+        old load, see :meth:`network_token`).
+        """
+        self._networks.clear()
+        self._subsets.clear()
+        self._component_labels.clear()
+
+    def network_token(self, profile: str) -> tuple[str, int, str]:
+        """What identifies the network of ``profile`` in cache keys: its name, its load
+        in this process and its build time (loads the network if need be)."""
+        net = self.network(profile)
+        built = str(net.meta.get("build", {}).get("built_at", ""))
+        return net.name, self._generations.get(net.name, 0), built
 
     def calibration(self, profile: str) -> Calibration:
         """The estimate calibration of the profile's network."""
@@ -437,6 +460,24 @@ class NetworkService:
         if not bool(in_coverage(net, np.array([lon]), np.array([lat]))[0]):
             raise OutOfCoverageError(lon, lat, net.name)
         return net, isochrones(net, lon, lat, minutes, max_snap_m=self.max_snap_m)
+
+    def isochrone_key(
+        self, lon: float, lat: float, profile: str, minutes: list[float]
+    ) -> tuple[object, ...]:
+        """The cache key of :meth:`isochrones`: every input its answer depends on.
+
+        The exact start point (WGS84) rather than its snapped street position: the walk
+        from the point to its street is part of the area and of every time.
+        """
+        return ("isochrones", self.network_token(profile), profile, float(lon), float(lat),
+                tuple(float(m) for m in sorted(minutes)))  # fmt: skip
+
+    def service_area_key(self, layer: str, profile: str, minutes: float) -> tuple[object, ...]:
+        """The cache key of :meth:`service_area`: network, layer and the layer's version."""
+        get_layer(layer)
+        version, _ = self.registry.serving(layer, None)
+        return ("service_area", self.network_token(profile), profile, layer, version,
+                float(minutes))  # fmt: skip
 
     def service_area(self, layer: str, profile: str, minutes: float) -> tuple[Network, Isochrone, int]:
         """The union of the areas reachable within ``minutes`` from the layer's facilities.

@@ -6,11 +6,12 @@ from typing import Annotated, Any, Literal
 
 import numpy as np
 from fastapi import APIRouter, Path, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from shapely.geometry import mapping
 
-from api.deps import RegistryDep
+from api.areas import area_answers, check_anonymous_minutes
+from api.deps import OptionalActorDep, RegistryDep
 from api.errors import RequestError
 from api.params import EXAMPLE_LAT, EXAMPLE_LAYER, EXAMPLE_LON, query_point
 from api.schemas import ErrorOut, FeatureCollectionOut, GeoJSONResponse
@@ -50,60 +51,97 @@ def networks(request: Request) -> JSONResponse:
     return JSONResponse({"networks": network_service(request).describe()})
 
 
+AREA_ERRORS: dict[int | str, dict[str, Any]] = {
+    422: {"model": ErrorOut, "description": "Invalid input, a point outside the network's "
+          "coverage, or beyond the limits of anonymous callers (`anonymous_limit`)"},
+    503: {"model": ErrorOut, "description": "Too many anonymous areas being computed "
+          "(`busy`, with `Retry-After`)"},
+}  # fmt: skip
+
+
 @router.get("/isochrones", summary="Areas reachable within given minutes",
             response_class=GeoJSONResponse, response_model=FeatureCollectionOut,
-            responses={422: {"model": ErrorOut}})  # fmt: skip
+            responses=AREA_ERRORS)  # fmt: skip
 def get_isochrones(
     request: Request,
     registry: RegistryDep,
+    actor: OptionalActorDep,
     lon: Annotated[float, Query(description="Longitude in `crs`", examples=[EXAMPLE_LON])],
     lat: Annotated[float, Query(description="Latitude in `crs`", examples=[EXAMPLE_LAT])],
     profile: Annotated[Profile, Query(description="walk or drive")] = "walk",
     minutes: Annotated[str, Query(description="Comma-separated thresholds, e.g. 5,10,15")] = "5,10,15",
     crs: Annotated[str, Query(description="wgs84, gcj02 or bd09")] = "wgs84",
-) -> JSONResponse:
+) -> Response:
     """One GeoJSON polygon per threshold: the streets reachable from the point within that
     many minutes, buffered (not a convex hull). The point must lie inside the profile's
-    network coverage (see `/networks`)."""
+    network coverage (see `/networks`).
+
+    Without signing in: at most 3 thresholds, whole minutes, at most 30 on foot and 15 by
+    car (422 `anonymous_limit` otherwise); when the server is busy computing areas for
+    other anonymous callers, 503 `busy` with `Retry-After`. Repeated questions are
+    answered from a cache."""
     wgs_lon, wgs_lat, _ = query_point(lon, lat, crs, registry)
     thresholds = parse_minutes(minutes)
-    net, areas = network_service(request).isochrones(wgs_lon, wgs_lat, profile, thresholds)
-    features = [
-        {
-            "type": "Feature",
-            "id": f"{m:g}",
-            "geometry": mapping(area.polygon),
-            "properties": {"minutes": m, "seconds": area.seconds, "area_m2": round(area.area_m2),
-                           "nodes_reached": area.n_nodes, "profile": profile,
-                           "network": net.name},
-        }
-        for m, area in zip(thresholds, areas, strict=True)
-    ]
-    return GeoJSONResponse({"type": "FeatureCollection", "features": features})
+    settings = request.app.state.settings
+    if actor is None:
+        check_anonymous_minutes(thresholds, profile, settings)
+    service = network_service(request)
+
+    def compute() -> dict[str, Any]:
+        net, areas = service.isochrones(wgs_lon, wgs_lat, profile, thresholds)
+        features = [
+            {
+                "type": "Feature",
+                "id": f"{m:g}",
+                "geometry": mapping(area.polygon),
+                "properties": {"minutes": m, "seconds": area.seconds,
+                               "area_m2": round(area.area_m2), "nodes_reached": area.n_nodes,
+                               "profile": profile, "network": net.name},
+            }
+            for m, area in zip(thresholds, areas, strict=True)
+        ]  # fmt: skip
+        return {"type": "FeatureCollection", "features": features}
+
+    key = service.isochrone_key(wgs_lon, wgs_lat, profile, thresholds)
+    return area_answers(request).answer(request, key, compute, anonymous=actor is None)
 
 
 @router.get("/layers/{layer}/service-area", summary="Area within reach of a layer's facilities",
             response_class=GeoJSONResponse, response_model=FeatureCollectionOut,
-            responses={404: {"model": ErrorOut}, 422: {"model": ErrorOut}})  # fmt: skip
+            responses={404: {"model": ErrorOut}, **AREA_ERRORS})  # fmt: skip
 def layer_service_area(
     layer: Annotated[str, Path(examples=[EXAMPLE_LAYER])],
     request: Request,
+    actor: OptionalActorDep,
     minutes: Annotated[float, Query(gt=0, le=60, description="Minutes of travel")] = 10,
     profile: Annotated[Profile, Query(description="walk or drive")] = "walk",
-) -> JSONResponse:
+) -> Response:
     """The union of the areas reachable within `minutes` from every serving facility of the
     layer that lies on the profile's network (facilities off the network are not counted;
-    the answer says how many were)."""
-    net, area, on_network = network_service(request).service_area(layer, profile, minutes)
-    feature = {
-        "type": "Feature",
-        "id": f"{layer}-{profile}-{minutes:g}",
-        "geometry": mapping(area.polygon),
-        "properties": {"layer": layer, "minutes": minutes, "profile": profile,
-                       "network": net.name, "area_m2": round(area.area_m2),
-                       "facilities_on_network": on_network},
-    }
-    return GeoJSONResponse({"type": "FeatureCollection", "features": [feature]})
+    the answer says how many were).
+
+    Without signing in: whole minutes, at most 30 on foot and 15 by car (422
+    `anonymous_limit` otherwise); when the server is busy computing areas for other
+    anonymous callers, 503 `busy` with `Retry-After`. Answers are cached until the layer
+    changes."""
+    if actor is None:
+        check_anonymous_minutes([minutes], profile, request.app.state.settings)
+    service = network_service(request)
+
+    def compute() -> dict[str, Any]:
+        net, area, on_network = service.service_area(layer, profile, minutes)
+        feature = {
+            "type": "Feature",
+            "id": f"{layer}-{profile}-{minutes:g}",
+            "geometry": mapping(area.polygon),
+            "properties": {"layer": layer, "minutes": minutes, "profile": profile,
+                           "network": net.name, "area_m2": round(area.area_m2),
+                           "facilities_on_network": on_network},
+        }  # fmt: skip
+        return {"type": "FeatureCollection", "features": [feature]}
+
+    key = service.service_area_key(layer, profile, minutes)
+    return area_answers(request).answer(request, key, compute, anonymous=actor is None)
 
 
 class MatrixRequest(BaseModel):

@@ -120,6 +120,51 @@ def test_an_unhandled_error_is_logged_and_counted_as_500(
                   status="500") == 1  # fmt: skip
 
 
+def test_a_500_carries_the_request_id_of_its_log_lines_and_no_traceback(tmp_path: Path) -> None:
+    app = make_app(tmp_path, staff=False)
+    broken = APIRouter()
+
+    @broken.get("/api/v1/broken/{n}")
+    def fail(n: int) -> None:
+        raise RuntimeError(f"secret detail {n} at /srv/servicemap/db")
+
+    app.include_router(broken)
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)  # what servicemap serve installs
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    old_level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    try:
+        with client_for(app) as client:
+            sent = client.get("/api/v1/broken/3", headers={"X-Request-ID": "oops-7"})
+            made = client.get("/api/v1/broken/4")
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(old_level)
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    for answer, n in ((sent, 3), (made, 4)):
+        assert answer.status_code == 500
+        assert answer.headers["content-type"] == "application/json"
+        assert answer.json() == {"error": "internal_error", "message": answer.json()["message"]}
+        for leak in ("Traceback", "RuntimeError", "secret detail", "/srv/", f"{n} at"):
+            assert leak not in answer.text
+        rid = answer.headers["x-request-id"]
+        errors = [line for line in lines if line["logger"] == "servicemap.error"
+                  and line.get("request_id") == rid]  # fmt: skip
+        assert len(errors) == 1, lines
+        assert errors[0]["level"] == "error"
+        assert f"RuntimeError: secret detail {n}" in errors[0]["exception"]
+        access = [line for line in lines if line["logger"] == "servicemap.access"
+                  and line["request_id"] == rid]  # fmt: skip
+        assert [line["status"] for line in access] == [500]
+    assert sent.headers["x-request-id"] == "oops-7"
+    assert re.fullmatch(r"[0-9a-f]{32}", made.headers["x-request-id"])
+    # the traceback is logged once, not again by the server around the application
+    assert sum("secret detail 3" in json.dumps(line) for line in lines) == 1
+
+
 def test_the_logging_config_writes_json_or_text() -> None:
     json_config = logging_config("json", "warning")
     assert json_config["formatters"]["default"]["()"] is JsonFormatter
