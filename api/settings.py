@@ -244,7 +244,7 @@ class Settings(BaseSettings):
     anon_area_max_waiting: int = Field(default=4, ge=0)
     anon_area_wait_s: float = Field(default=5.0, ge=0)
     area_cache_entries: int = Field(default=256, ge=0)
-    area_cache_mb: float = Field(default=64.0, ge=0)
+    area_cache_mb: float = Field(default=32.0, ge=0)
     log_format: Literal["json", "text"] = "json"
     metrics_enabled: bool = True
     metrics_allow: str = "127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7"
